@@ -1,0 +1,100 @@
+"""Credentials that never print, and an OAuth2 token shared by every thread of a client."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+REDACTED = "***"
+
+# Refresh this long before the server's expiry (at most a tenth of the lifetime), so a token
+# never expires between being handed out and reaching the server.
+_EXPIRY_MARGIN = 60.0
+
+
+class Secret:
+    """A string that shows as ``***`` in reprs, logs and tracebacks with locals."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({REDACTED!r})"
+
+    __str__ = __repr__
+
+
+class SecretBody(dict[str, str]):
+    """A JSON body that carries a credential; shows as ``{***}`` in reprs and tracebacks."""
+
+    def __repr__(self) -> str:
+        return "{***}"
+
+
+class Redactor:
+    """Blanks out every secret a client has held in text bound for a message or a log."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, secret: Secret) -> None:
+        if secret.reveal():
+            with self._lock:
+                self._secrets.add(secret.reveal())
+
+    def __call__(self, text: str) -> str:
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def __repr__(self) -> str:
+        return "Redactor()"
+
+
+class TokenCache:
+    """Hands out a bearer token, fetching it once for all threads and again before it expires.
+
+    ``fetch`` returns the token and its lifetime in seconds. It runs under the lock, so threads
+    that need a token while it runs wait for its result instead of fetching their own.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], tuple[Secret, float]],
+        *,
+        clock: Callable[[], float],
+        redactor: Redactor,
+    ) -> None:
+        self._fetch = fetch
+        self._clock = clock
+        self._redactor = redactor
+        self._lock = threading.Lock()
+        self._token: Secret | None = None
+        self._refresh_at = 0.0
+
+    def get(self) -> Secret:
+        with self._lock:
+            if self._token is None or self._clock() >= self._refresh_at:
+                requested_at = self._clock()
+                token, lifetime = self._fetch()
+                self._redactor.add(token)
+                self._token = token
+                self._refresh_at = requested_at + lifetime - min(_EXPIRY_MARGIN, lifetime / 10)
+            return self._token
+
+    def invalidate(self, refused: Secret) -> None:
+        """Forget ``refused`` unless another thread has already replaced it."""
+        with self._lock:
+            if self._token is refused:
+                self._token = None
+
+    def __repr__(self) -> str:
+        return "TokenCache()"

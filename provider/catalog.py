@@ -1,0 +1,91 @@
+"""A per-process memo of the public catalog, and what it says about an instance's arguments.
+
+A preview checks every resource; fetching each model's detail once per process (not once per
+resource) keeps a stack of twenty instances over two models at three catalog calls.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from .client import Client
+from .errors import NotFoundError
+from .models import HardwareType, InstanceArgs, ModelPreview
+
+DEFAULT_CONTEXT_CAP = 32000
+DEFAULT_BILLING_INTERVAL = "per_minute"
+DEFAULT_NUM_WORKERS = 1
+
+T = TypeVar("T")
+
+
+class UnknownModelError(LookupError):
+    def __init__(self, model_id: str, suggestions: list[str]) -> None:
+        hint = f"; did you mean {' or '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"model {model_id!r} is not in the catalog{hint}")
+        self.model_id = model_id
+        self.suggestions = suggestions
+
+
+class Catalog:
+    """Thread-safe, fetch-once views of models and hardware types."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
+        self._values: dict[str, object] = {}
+
+    def _memo(self, key: str, fetch: Callable[[], T]) -> T:
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        # One fetch per key even when many threads ask at once; other keys are not held up.
+        with key_lock:
+            if key not in self._values:
+                self._values[key] = fetch()
+            return self._values[key]  # type: ignore[return-value]
+
+    def model(self, model_id: str) -> ModelPreview:
+        """The model's detail; :class:`UnknownModelError` with close names when it is unknown."""
+        found = self._memo(f"model:{model_id}", lambda: self._fetch_model(model_id))
+        if found is None:
+            known = [m.model_id for m in self.models()]
+            raise UnknownModelError(model_id, difflib.get_close_matches(model_id, known, n=3))
+        return found
+
+    def _fetch_model(self, model_id: str) -> ModelPreview | None:
+        try:
+            return self._client.get_model(model_id)
+        except NotFoundError:
+            return None
+
+    def models(self) -> list[ModelPreview]:
+        return self._memo("models", self._client.list_models)
+
+    def hardware_types(self) -> dict[str, HardwareType]:
+        return self._memo(
+            "hardware",
+            lambda: {hw.hardware_type_id: hw for hw in self._client.list_hardware_types()},
+        )
+
+    def hardware(self, hardware_type_id: str) -> HardwareType | None:
+        return self.hardware_types().get(hardware_type_id)
+
+
+def resolve_defaults(args: InstanceArgs, model: ModelPreview) -> InstanceArgs:
+    """The arguments the API will start with, filling in its documented defaults."""
+    hardware = args.hardware_type_id or model.recommended_config
+    context = args.context_length
+    if context is None and hardware in model.max_context_lengths:
+        context = min(DEFAULT_CONTEXT_CAP, model.max_context_lengths[hardware])
+    return args.model_copy(
+        update={
+            "hardware_type_id": hardware,
+            "context_length": context,
+            "billing_interval": args.billing_interval or DEFAULT_BILLING_INTERVAL,
+            "num_workers": args.num_workers or DEFAULT_NUM_WORKERS,
+        }
+    )

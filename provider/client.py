@@ -1,0 +1,442 @@
+"""A typed, thread-safe client for the cortecs.ai dedicated-instance API (see ``API.md``).
+
+One :class:`Client` holds one connection pool and one OAuth2 token for all its threads. Safe
+calls are retried on transient failures; ``start``, which bills a new instance every time it
+is sent, is only sent again once the instance list proves the previous send created nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+import tenacity
+
+from . import _retry
+from ._auth import Redactor, Secret, SecretBody, TokenCache
+from .errors import (
+    ApiConnectionError,
+    ApiError,
+    AuthenticationError,
+    InstanceStoppedError,
+    InvalidRequestError,
+    MissingCredentialsError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    WaitTimeoutError,
+)
+from .models import (
+    RUNNING,
+    STOPPED,
+    HardwareType,
+    Instance,
+    InstanceArgs,
+    ModelPreview,
+    to_model_id,
+)
+from .polling import AdaptivePollPolicy, Observation, PollPolicy
+
+DEFAULT_API_BASE_URL = "https://cortecs.ai/api/v1"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+logger = logging.getLogger("provider.client")
+
+T = TypeVar("T")
+
+_ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
+    400: InvalidRequestError,
+    422: InvalidRequestError,
+    401: AuthenticationError,
+    403: AuthenticationError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+_REFUSED_CREDENTIALS = (
+    "The client id/secret were refused; check CORTECS_CLIENT_ID and CORTECS_CLIENT_SECRET"
+)
+_MAX_SERVER_MESSAGE = 500
+
+
+class Client:
+    """The dedicated-instance API: catalog, instance lifecycle, and waiting for a status."""
+
+    def __init__(
+        self,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        api_base_url: str | None = None,
+        *,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        max_attempts: int = 5,
+        max_backoff: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        transport: httpx.BaseTransport | None = None,
+        poll_policy: Callable[[], PollPolicy] = AdaptivePollPolicy,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._client_id = client_id or os.environ.get("CORTECS_CLIENT_ID") or None
+        self._client_secret = Secret(client_secret or os.environ.get("CORTECS_CLIENT_SECRET") or "")
+        self._api_base_url = (
+            api_base_url or os.environ.get("CORTECS_API_BASE_URL") or DEFAULT_API_BASE_URL
+        ).rstrip("/")
+        self._max_attempts = max_attempts
+        self._backoff = _retry.Backoff(max_backoff)
+        self._sleep = sleep
+        self._clock = clock
+        self._poll_policy = poll_policy
+        self._redact = Redactor()
+        self._redact.add(self._client_secret)
+        self._tokens = TokenCache(self._fetch_token, clock=clock, redactor=self._redact)
+        # Starts are serialised so that an instance that appeared during one start can only
+        # be that start's (within this process).
+        self._start_lock = threading.Lock()
+        self._http = httpx.Client(
+            base_url=self._api_base_url,
+            timeout=timeout,
+            transport=transport,
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            headers={"Accept": "application/json"},
+        )
+
+    @property
+    def api_base_url(self) -> str:
+        return self._api_base_url
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client(api_base_url={self._api_base_url!r}, client_id={self._client_id!r})"
+
+    # Catalog (public)
+
+    def list_models(self) -> list[ModelPreview]:
+        body = self._request("GET", "/models/", authenticated=False)
+        return [ModelPreview.model_validate(m) for m in body["models"]]
+
+    def get_model(self, model_id: str) -> ModelPreview:
+        body = self._request("GET", f"/models/{to_model_id(model_id)}", authenticated=False)
+        return ModelPreview.model_validate(body["model"])
+
+    def list_hardware_types(self, available_only: bool = False) -> list[HardwareType]:
+        path = "/hardware-types/available" if available_only else "/hardware-types/"
+        body = self._request("GET", path, authenticated=False)
+        return [HardwareType.model_validate(h) for h in body["hardware_types"]]
+
+    # Instances
+
+    def list_instances(self) -> list[Instance]:
+        body = self._request("GET", "/instances/")
+        return [Instance.model_validate(i) for i in body["instances"]]
+
+    def get_instance(self, instance_id: str) -> Instance:
+        body = self._request("GET", f"/instances/{instance_id}")
+        return Instance.model_validate(body["instance"])
+
+    def start(self, args: InstanceArgs) -> Instance:
+        """Start one instance; a call that fails in an ambiguous way never leaves a second one.
+
+        When the outcome of a send is unknown (the connection broke after sending, or a 5xx),
+        the instances that appeared since the call began are checked for one with these
+        arguments: if there is one, it is the result; if there is none, sending again is safe.
+        """
+        with self._start_lock:
+            known = {instance.instance_id for instance in self.list_instances()}
+            return self._authorized(lambda token: self._start_with_retries(args, known, token))
+
+    def restart(self, instance_id: str) -> Instance:
+        body = self._request("POST", "/instances/restart", json={"instance_id": instance_id})
+        return Instance.model_validate(body["instance"])
+
+    def stop(self, instance_id: str) -> Instance:
+        body = self._request("POST", "/instances/stop", json={"instance_id": instance_id})
+        return Instance.model_validate(body["instance"])
+
+    def delete(self, instance_id: str) -> str:
+        body = self._request("DELETE", f"/instances/{instance_id}")
+        return str(body["instance_id"])
+
+    # Waiting
+
+    def wait_until_running(
+        self,
+        instance_id: str,
+        *,
+        timeout: float = 1800.0,
+        on_progress: Callable[[Instance], None] | None = None,
+    ) -> Instance:
+        """Poll until the instance runs; fail fast if it is stopped instead."""
+        return self._wait(instance_id, RUNNING, timeout, on_progress)
+
+    def wait_until_stopped(
+        self,
+        instance_id: str,
+        *,
+        timeout: float = 600.0,
+        on_progress: Callable[[Instance], None] | None = None,
+    ) -> Instance:
+        return self._wait(instance_id, STOPPED, timeout, on_progress)
+
+    def _wait(
+        self,
+        instance_id: str,
+        target: str,
+        timeout: float,
+        on_progress: Callable[[Instance], None] | None,
+    ) -> Instance:
+        policy = self._poll_policy()
+        deadline = self._clock() + timeout
+        observations: list[Observation] = []
+        while True:
+            instance = self.get_instance(instance_id)
+            now = self._clock()
+            progress = instance.instance_status.init_progress
+            observation = Observation(
+                time=now,
+                status=instance.status,
+                current_step=progress.current_step if progress else None,
+                num_steps=progress.num_steps if progress else None,
+            )
+            changed = not observations or observations[-1].stage != observation.stage
+            observations.append(observation)
+            if changed and on_progress is not None:
+                on_progress(instance)
+            if instance.status == target:
+                return instance
+            if target == RUNNING and instance.status == STOPPED:
+                raise InstanceStoppedError(
+                    f"Instance {instance_id} was stopped while waiting for it to run",
+                    method="GET",
+                    path=f"/instances/{instance_id}",
+                )
+            remaining = deadline - now
+            if remaining <= 0:
+                raise _wait_timeout(instance, target, timeout)
+            self._sleep(min(policy.next_delay(observations), remaining))
+
+    # Requests
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        authenticated: bool = True,
+    ) -> dict[str, Any]:
+        if not authenticated:
+            return self._with_retries(method, path, json, None)
+        return self._authorized(lambda token: self._with_retries(method, path, json, token))
+
+    def _authorized(self, call: Callable[[Secret], T]) -> T:
+        """Run ``call`` with the shared token; if that is refused, renew it once and rerun."""
+        token = self._tokens.get()
+        try:
+            return call(token)
+        except AuthenticationError as exc:
+            if exc.status_code != 401:
+                raise
+            self._tokens.invalidate(token)
+            return call(self._tokens.get())
+
+    def _with_retries(
+        self, method: str, path: str, json: dict[str, Any] | None, token: Secret | None
+    ) -> dict[str, Any]:
+        try:
+            return self._retrying()(self._send, method, path, json, token)
+        except httpx.TransportError as exc:
+            raise self._connection_error(method, path, exc) from exc
+
+    def _start_with_retries(self, args: InstanceArgs, known: set[str], token: Secret) -> Instance:
+        try:
+            return self._retrying()(self._start_once, args, known, token)
+        except httpx.TransportError as exc:
+            raise self._connection_error("POST", "/instances/start", exc) from exc
+
+    def _start_once(self, args: InstanceArgs, known: set[str], token: Secret) -> Instance:
+        try:
+            body = self._send("POST", "/instances/start", args.to_request(), token)
+        except (ApiError, httpx.TransportError) as exc:
+            if not _retry.is_ambiguous(exc):
+                raise
+            started = self._find_started(args, known)
+            if started is None:
+                logger.warning(
+                    "Start of %s failed (%s) and created no instance; it is safe to send again",
+                    args.model_id,
+                    self._describe(exc),
+                )
+                raise
+            logger.warning(
+                "Start of %s failed (%s) but created instance %s; using it",
+                args.model_id,
+                self._describe(exc),
+                started.instance_id,
+            )
+            return started
+        return Instance.model_validate(body["instance"])
+
+    def _find_started(self, args: InstanceArgs, known: set[str]) -> Instance | None:
+        """The instance a start with ``args`` created since ``known`` was listed, if any."""
+        requested = args.to_request()
+        candidates = [
+            instance
+            for instance in self.list_instances()
+            if instance.instance_id not in known
+            and all(
+                getattr(instance.instance_args, field) == value
+                for field, value in requested.items()
+            )
+        ]
+        if len(candidates) > 1:
+            ids = ", ".join(sorted(c.instance_id for c in candidates))
+            raise ApiError(
+                f"POST /instances/start had an unknown outcome and several new instances match "
+                f"it ({ids}); another process is starting the same model. Check and delete "
+                "the extra ones",
+                method="POST",
+                path="/instances/start",
+            )
+        return candidates[0] if candidates else None
+
+    def _send(
+        self, method: str, path: str, json: dict[str, Any] | None, token: Secret | None
+    ) -> dict[str, Any]:
+        """One HTTP exchange: the JSON body of a 2xx answer, or the error it maps to."""
+        # httpx.Headers shows the Authorization value as [secure] in reprs and tracebacks.
+        headers = httpx.Headers({"Authorization": f"Bearer {token.reveal()}"} if token else {})
+        response = self._http.request(method, path, json=json, headers=headers)
+        if response.is_error:
+            raise self._error(method, path, response)
+        body: dict[str, Any] = response.json()
+        return body
+
+    def _fetch_token(self) -> tuple[Secret, float]:
+        if not self._client_id or not self._client_secret.reveal():
+            raise MissingCredentialsError(
+                "No API credentials: pass client_id and client_secret, or set the "
+                "CORTECS_CLIENT_ID and CORTECS_CLIENT_SECRET environment variables"
+            )
+        request = SecretBody(
+            client_id=self._client_id,
+            client_secret=self._client_secret.reveal(),
+            grant_type="client_credentials",
+        )
+        try:
+            body = self._with_retries("POST", "/oauth2/token", request, None)
+        except (InvalidRequestError, AuthenticationError) as exc:
+            raise AuthenticationError.from_response(
+                "POST",
+                "/oauth2/token",
+                exc.status_code or 401,
+                exc.server_message or "",
+                hint=_REFUSED_CREDENTIALS,
+            ) from None
+        return Secret(str(body["access_token"])), float(body.get("expires_in", 3600))
+
+    # Errors
+
+    def _retrying(self) -> tenacity.Retrying:
+        return _retry.retrying(
+            max_attempts=self._max_attempts,
+            backoff=self._backoff,
+            sleep=self._sleep,
+            before_sleep=self._log_retry,
+        )
+
+    def _log_retry(self, state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        delay = state.next_action.sleep if state.next_action else 0.0
+        logger.info(
+            "Attempt %d failed (%s); retrying in %.1f s",
+            state.attempt_number,
+            self._describe(exc),
+            delay,
+        )
+
+    def _describe(self, exc: BaseException | None) -> str:
+        if isinstance(exc, ApiError):
+            return exc.message
+        return self._redact(f"{type(exc).__name__}: {exc}")
+
+    def _error(self, method: str, path: str, response: httpx.Response) -> ApiError:
+        status = response.status_code
+        error_type = _ERRORS_BY_STATUS.get(status, ServerError if status >= 500 else ApiError)
+        message = self._redact(_server_message(response))
+        error = error_type.from_response(method, path, status, message)
+        if isinstance(error, RateLimitError):
+            error.retry_after = _retry.retry_after(response)
+        return error
+
+    def _connection_error(
+        self, method: str, path: str, exc: httpx.TransportError
+    ) -> ApiConnectionError:
+        return ApiConnectionError(
+            f"{method} {path} failed: the API at {self._api_base_url} could not be reached or "
+            f"the connection broke ({self._describe(exc)})",
+            method=method,
+            path=path,
+        )
+
+
+def _server_message(response: httpx.Response) -> str:
+    """The server's own words: ``detail`` or ``message``, with validation errors spelled out."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.text.strip()[:_MAX_SERVER_MESSAGE]
+    if isinstance(body, dict):
+        detail = body.get("detail", body.get("message"))
+        if detail is not None:
+            return _render_detail(detail)[:_MAX_SERVER_MESSAGE]
+    return json.dumps(body)[:_MAX_SERVER_MESSAGE]
+
+
+def _render_detail(detail: Any) -> str:
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        return "; ".join(_render_detail(item) for item in detail)
+    if isinstance(detail, dict) and "msg" in detail:
+        # FastAPI validation errors: {"loc": ["body", "context_length"], "msg": "...", ...}
+        location = ".".join(str(part) for part in detail.get("loc", ()) if part != "body")
+        return f"{location}: {detail['msg']}" if location else str(detail["msg"])
+    return json.dumps(detail)
+
+
+def _wait_timeout(instance: Instance, target: str, timeout: float) -> WaitTimeoutError:
+    status = instance.status
+    progress = instance.instance_status.init_progress
+    if progress is not None and status != target:
+        step = f"step {progress.current_step}/{progress.num_steps}"
+        status = f"{status}, {step} {progress.description}".rstrip()
+    error = WaitTimeoutError(
+        f"Instance {instance.instance_id} was not {target} after {timeout:g} s; "
+        f"last status: {status}",
+        method="GET",
+        path=f"/instances/{instance.instance_id}",
+    )
+    error.instance_id = instance.instance_id
+    error.last_status = instance.status
+    return error

@@ -1,0 +1,36 @@
+"""OAuth2 client-credentials tokens: issuing them and checking a ``Bearer`` header."""
+
+from __future__ import annotations
+
+import random
+
+from provider.fake.wire import HttpError
+
+
+class TokenStore:
+    """Issued tokens and when; a token is refused once ``ttl`` seconds old or after expire_all.
+
+    Tokens come from a seeded generator so runs are reproducible; they are never put in a
+    message, so a test log cannot leak one.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._random = random.Random(seed)
+        self._issued: dict[str, float] = {}
+
+    def issue(self, now: float) -> str:
+        token = f"fake-token-{self._random.getrandbits(128):032x}"
+        self._issued[token] = now
+        return token
+
+    def expire_all(self) -> None:
+        self._issued.clear()
+
+    def check(self, authorization: str | None, now: float, ttl: float) -> None:
+        """Accept a valid ``Bearer`` header, else raise 401."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HttpError(401, "missing bearer token", {"www-authenticate": "Bearer"})
+        issued_at = self._issued.get(token.strip())
+        if issued_at is None or now - issued_at >= ttl:
+            raise HttpError(401, "invalid or expired token", {"www-authenticate": "Bearer"})

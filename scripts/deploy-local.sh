@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Deploys the dev stack (stacks/Pulumi.dev.yaml) against the bundled local API, with the state in
+# .pulumi-state/. Leaves the instances and the local API running; scripts/destroy-local.sh tears
+# both down.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v pulumi >/dev/null 2>&1; then
+  cat >&2 <<'MSG'
+The Pulumi CLI is not on PATH, and deploying needs it (the tests do not: ./scripts/test.sh).
+Install it as https://www.pulumi.com/docs/iac/download-install/ describes, e.g.
+  brew install pulumi/tap/pulumi          (macOS)
+  choco install pulumi                    (Windows)
+or the install script from that page (Linux), then run this command again.
+MSG
+  exit 1
+fi
+. scripts/_venv.sh
+mkdir -p .pulumi-state
+PORT=8711
+if ! "$VENV/bin/python" -c "import httpx,sys; httpx.get('http://127.0.0.1:$PORT/api/v1/models/').raise_for_status()" 2>/dev/null; then
+  nohup "$VENV/bin/python" -u -m provider.fake --port "$PORT" --step-seconds 2 \
+    > .pulumi-state/fake-api.log 2>&1 &
+  echo $! > .pulumi-state/fake-api.pid
+  for _ in $(seq 50); do grep -q "/api/v1" .pulumi-state/fake-api.log 2>/dev/null && break; sleep 0.1; done
+  echo "local API: $(head -n1 .pulumi-state/fake-api.log) (pid $(cat .pulumi-state/fake-api.pid))"
+fi
+export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-local-dev-only}"
+pulumi stack select dev --create --non-interactive
+pulumi up --yes --non-interactive --stack dev
+pulumi stack output --json --stack dev

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Everything a fresh machine needs, then every check: lint, format, types, the whole test suite.
+# Extra arguments go to pytest (e.g. ./scripts/test.sh -k engine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/_venv.sh
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+"$VENV/bin/mypy"
+"$VENV/bin/pytest" "$@"

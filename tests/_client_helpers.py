@@ -1,0 +1,61 @@
+"""Shared pieces for the client tests: a manual clock and API payloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+BASE = "https://cortecs.ai/api/v1"
+CLIENT_ID = "demo-client-id"
+SECRET = "canary-secret-9f8e7d"
+MODEL = "meta-llama--Meta-Llama-3.1-8B-Instruct"
+
+
+class Clock:
+    """A clock that only moves when the client sleeps; it records every sleep."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def token_response(token: str = "tok-1", expires_in: int = 3600) -> httpx.Response:
+    return httpx.Response(
+        200, json={"access_token": token, "token_type": "Bearer", "expires_in": expires_in}
+    )
+
+
+def instance_json(
+    instance_id: str = "instance-1",
+    *,
+    status: str = "pending",
+    step: int | None = 1,
+    shape: str = "newer",
+    model_id: str = MODEL,
+    **args: Any,
+) -> dict[str, Any]:
+    progress = (
+        None
+        if step is None
+        else {"current_step": step, "num_steps": 5, "description": f"Step {step}"}
+    )
+    body: dict[str, Any] = {
+        "instance_id": instance_id,
+        "base_url": "https://abcd.eu/v1" if status == "running" else None,
+        "instance_args": {"model_id": model_id, "hardware_type_id": "NVIDIA_L4_1", **args},
+        "instance_status": {"status": status, "started_at": None, "stopped_at": None},
+        "worker_statuses": [],
+    }
+    if shape == "older":
+        body["instance_status"]["init_progress"] = progress
+    else:
+        body["worker_statuses"] = [{"init_progress": progress}]
+    return body

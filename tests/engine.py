@@ -1,0 +1,271 @@
+"""Playing the Pulumi engine's part against the SDK's own dynamic-provider server.
+
+The CLI cannot be installed here, so these helpers do what the engine does (see
+shared/ENGINE-PROTOCOL.md): start ``python -u -m pulumi.dynamic`` in the project directory,
+read its port from the first stdout line, Configure it with the whole namespaced stack config,
+then call Check/Diff/Create/Read/Update/Delete over gRPC with the engine's argument conventions
+(old OUTPUTS as ``olds`` for Diff and Update). The serialized provider comes from constructing
+the real ManagedInstance under ``pulumi.runtime.set_mocks``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TYPE_TOKEN = "pulumi-python:dynamic/cortecs:ManagedInstance"
+UNKNOWN = rpc.UNKNOWN
+
+
+def program_inputs(build: Callable[[], Iterable[pulumi.Resource]]) -> dict[str, dict[str, Any]]:
+    """The inputs the engine would receive for each resource a program declares, by name."""
+    captured: dict[str, dict[str, Any]] = {}
+
+    class Capture(pulumi.runtime.Mocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+            # The engine strips secret markers before a provider that does not accept secrets.
+            captured[args.name] = {k: rpc.unwrap_rpc_secret(v) for k, v in args.inputs.items()}
+            return f"{args.name}-id", dict(args.inputs)
+
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
+            return {}, []
+
+    pulumi.runtime.set_mocks(Capture(), project="cortecs-instances", stack="test", preview=False)
+
+    @pulumi.runtime.test
+    def declare() -> pulumi.Output[Any]:
+        return pulumi.Output.all(*[resource.urn for resource in build()])
+
+    declare()
+    return captured
+
+
+def _to_struct(props: Mapping[str, Any]) -> Any:
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(dict(props), {}))
+    finally:
+        loop.close()
+
+
+def _from_struct(struct: Any) -> dict[str, Any]:
+    return dict(rpc.deserialize_properties(struct, True))
+
+
+@dataclass
+class ProviderProcess:
+    """One ``python -u -m pulumi.dynamic`` server and a gRPC stub talking to it."""
+
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    process: subprocess.Popen[bytes] = field(init=False)
+    stub: provider_pb2_grpc.ResourceProviderStub = field(init=False)
+    stderr_lines: list[str] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pulumi.dynamic"],
+            cwd=PROJECT_ROOT,
+            env={**self.env, "PULUMI_PROJECT": "cortecs-instances"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert self.process.stdout is not None
+        port = int(self.process.stdout.readline().decode().strip())
+        threading.Thread(target=self._drain, daemon=True).start()
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
+
+    def _drain(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.stderr_lines.append(line.decode(errors="replace"))
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.stderr_lines)
+
+    def configure(self, config: Mapping[str, Any]) -> None:
+        self.stub.Configure(
+            provider_pb2.ConfigureRequest(
+                args=_to_struct(config), acceptSecrets=True, acceptResources=True
+            )
+        )
+
+    def check(
+        self, news: Mapping[str, Any], olds: Mapping[str, Any] | None = None
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        response = self.stub.Check(
+            provider_pb2.CheckRequest(
+                urn=_urn("check"),
+                type=TYPE_TOKEN,
+                olds=_to_struct(olds or {}),
+                news=_to_struct(news),
+            )
+        )
+        failures = [(f.property, f.reason) for f in response.failures]
+        return _from_struct(response.inputs), failures
+
+    def diff(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Any:
+        return self.stub.Diff(
+            provider_pb2.DiffRequest(
+                id=id_, urn=_urn(id_), type=TYPE_TOKEN, olds=_to_struct(olds), news=_to_struct(news)
+            )
+        )
+
+    def create(self, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        response = self.stub.Create(
+            provider_pb2.CreateRequest(
+                urn=_urn("create"), type=TYPE_TOKEN, properties=_to_struct(props), timeout=60
+            )
+        )
+        return response.id, _from_struct(response.properties)
+
+    def read(
+        self, id_: str, outputs: Mapping[str, Any], inputs: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        response = self.stub.Read(
+            provider_pb2.ReadRequest(
+                id=id_,
+                urn=_urn(id_),
+                type=TYPE_TOKEN,
+                properties=_to_struct(outputs),
+                inputs=_to_struct(inputs),
+            )
+        )
+        return response.id, _from_struct(response.properties)
+
+    def update(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+        response = self.stub.Update(
+            provider_pb2.UpdateRequest(
+                id=id_, urn=_urn(id_), type=TYPE_TOKEN, olds=_to_struct(olds), news=_to_struct(news)
+            )
+        )
+        return _from_struct(response.properties)
+
+    def delete(self, id_: str, outputs: Mapping[str, Any]) -> None:
+        self.stub.Delete(
+            provider_pb2.DeleteRequest(
+                id=id_, urn=_urn(id_), type=TYPE_TOKEN, properties=_to_struct(outputs)
+            )
+        )
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self.channel.close()
+
+    def close(self) -> None:
+        self.channel.close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _urn(name: str) -> str:
+    return f"urn:pulumi:test::cortecs-instances::{TYPE_TOKEN}::{name}"
+
+
+@dataclass
+class StateEntry:
+    id: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+
+
+@dataclass
+class Deployment:
+    """The engine's bookkeeping for one stack: what ``up``, ``refresh`` and ``destroy`` do.
+
+    Each step drives the provider exactly as the engine would, and the state it keeps is what
+    a checkpoint records: checked inputs and outputs per resource.
+    """
+
+    provider: ProviderProcess
+    state: dict[str, StateEntry] = field(default_factory=dict)
+
+    def preview(self, declared: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+        """What ``pulumi preview`` would do per resource: create, update, replace or same."""
+        plan: dict[str, str] = {}
+        for name, news in declared.items():
+            old = self.state.get(name)
+            checked, failures = self.provider.check(news, old.inputs if old else None)
+            if failures:
+                raise CheckFailed(failures)
+            if old is None:
+                plan[name] = "create"
+                continue
+            diff = self.provider.diff(old.id, old.outputs, checked)
+            plan[name] = _plan_of(diff)
+        for name in self.state.keys() - declared.keys():
+            plan[name] = "delete"
+        return plan
+
+    def up(self, declared: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+        done: dict[str, str] = {}
+        for name, news in declared.items():
+            old = self.state.get(name)
+            checked, failures = self.provider.check(news, old.inputs if old else None)
+            if failures:
+                raise CheckFailed(failures)
+            if old is None:
+                id_, outputs = self.provider.create(checked)
+                self.state[name] = StateEntry(id_, checked, outputs)
+                done[name] = "create"
+                continue
+            step = _plan_of(self.provider.diff(old.id, old.outputs, checked))
+            if step == "update":
+                outputs = self.provider.update(old.id, old.outputs, checked)
+                self.state[name] = StateEntry(old.id, checked, outputs)
+            elif step == "replace":
+                id_, outputs = self.provider.create(checked)
+                self.provider.delete(old.id, old.outputs)
+                self.state[name] = StateEntry(id_, checked, outputs)
+            else:
+                self.state[name] = StateEntry(old.id, checked, old.outputs)
+            done[name] = step
+        for name in list(self.state.keys() - declared.keys()):
+            self.provider.delete(self.state[name].id, self.state[name].outputs)
+            del self.state[name]
+            done[name] = "delete"
+        return done
+
+    def refresh(self) -> None:
+        for name, entry in list(self.state.items()):
+            id_, outputs = self.provider.read(entry.id, entry.outputs, entry.inputs)
+            if not id_:
+                del self.state[name]
+            else:
+                self.state[name] = StateEntry(id_, entry.inputs, outputs)
+
+    def destroy(self) -> None:
+        for name in list(self.state):
+            self.provider.delete(self.state[name].id, self.state[name].outputs)
+            del self.state[name]
+
+
+class CheckFailed(Exception):
+    def __init__(self, failures: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{prop}: {reason}" for prop, reason in failures))
+        self.failures = failures
+
+
+def _plan_of(diff: Any) -> str:
+    if diff.changes != provider_pb2.DiffResponse.DIFF_SOME:
+        return "same"
+    return "replace" if list(diff.replaces) else "update"

@@ -1,0 +1,71 @@
+"""`pulumi up` / `pulumi destroy` of the dev stack with the real CLI, when it is installed.
+
+Everything else drives the provider the way the engine does; this checks the engine itself,
+for users who have it. It runs on a copy of the project so the stack files stay untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FakeApiProcess
+from tests.engine import PROJECT_ROOT
+
+pytestmark = [
+    pytest.mark.cli,
+    pytest.mark.skipif(
+        shutil.which("pulumi") is None,
+        reason="the Pulumi CLI is not on PATH; the engine-protocol tests cover the provider",
+    ),
+]
+
+
+def pulumi(project: Path, *args: str) -> str:
+    env = {
+        **os.environ,
+        "PULUMI_BACKEND_URL": f"file://{project / '.pulumi-state'}",
+        "PULUMI_CONFIG_PASSPHRASE": "cli-end-to-end",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+    }
+    done = subprocess.run(
+        ["pulumi", *args, "--non-interactive"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_up_then_destroy_the_dev_stack(tmp_path: Path, fake_api: FakeApiProcess) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "stacks", "examples"):
+        source = PROJECT_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, project / name)
+        else:
+            shutil.copy(source, project / name)
+    (project / ".venv").symlink_to(PROJECT_ROOT / ".venv")
+    (project / ".pulumi-state").mkdir()
+
+    pulumi(project, "stack", "select", "dev", "--create")
+    pulumi(project, "config", "set", "cortecs:apiBaseUrl", fake_api.api_base_url, "--stack", "dev")
+    pulumi(project, "up", "--yes", "--stack", "dev")
+    outputs = json.loads(pulumi(project, "stack", "output", "--json", "--stack", "dev"))
+    assert outputs["chat_chat_openai_args"]["model_name"] == "meta-llama/Meta-Llama-3.1-8B-Instruct"
+    assert len(fake_api.instances()) == 2
+
+    preview = pulumi(project, "preview", "--diff", "--stack", "dev")
+    assert "2 unchanged" in preview
+
+    pulumi(project, "destroy", "--yes", "--stack", "dev")
+    assert fake_api.instances() == []

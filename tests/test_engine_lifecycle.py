@@ -1,0 +1,163 @@
+"""ManagedInstance through the SDK's provider server, as the engine drives it, against the fake
+API served over HTTP: preview, up, no-op up, replace, update, out-of-band changes, destroy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from provider import ManagedInstance
+from tests.conftest import FakeApiProcess
+from tests.engine import UNKNOWN, CheckFailed, Deployment, ProviderProcess, program_inputs
+
+pytestmark = pytest.mark.engine
+
+LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
+LLAMA_ID = "meta-llama--Meta-Llama-3.1-8B-Instruct"
+
+
+def declare(name: str = "chat", **inputs: Any) -> dict[str, Any]:
+    """The inputs the engine receives for ``ManagedInstance(name, **inputs)``."""
+    return program_inputs(lambda: [ManagedInstance(name, **inputs)])[name]
+
+
+def live(fake_api: FakeApiProcess) -> list[dict[str, Any]]:
+    return fake_api.instances()
+
+
+def test_full_lifecycle(engine: ProviderProcess, fake_api: FakeApiProcess) -> None:
+    stack = Deployment(engine)
+    program = {"chat": declare(model_id=LLAMA, context_length=8000)}
+
+    preview_with_unknown = {"chat": {**program["chat"], "chat_openai_kwargs": UNKNOWN}}
+    assert stack.preview(preview_with_unknown) == {"chat": "create"}
+    assert fake_api.state()["starts"] == 0, "a preview must not start anything"
+
+    assert stack.up(program) == {"chat": "create"}
+    outputs = stack.state["chat"].outputs
+    assert outputs["status"] == "running"
+    assert outputs["model_id"] == LLAMA_ID
+    assert outputs["model_name"] == LLAMA
+    assert outputs["hardware_type_id"] == "NVIDIA_L4_1"  # the model's recommended hardware
+    assert outputs["context_length"] == 8000
+    assert outputs["billing_interval"] == "per_minute"
+    assert outputs["num_workers"] == 1
+    assert outputs["base_url"].endswith(f"/serve/{outputs['instance_id']}/v1")
+    assert outputs["chat_openai_args"] == {"model_name": LLAMA, "base_url": outputs["base_url"]}
+    assert outputs["price_per_hour"] > 0 and outputs["currency"] == "EUR"
+    assert outputs["started_at"]
+    first_id = outputs["instance_id"]
+
+    assert stack.up(program) == {"chat": "same"}, "a second up with the same program is a no-op"
+
+    program = {"chat": declare(model_id=LLAMA, context_length=12000)}
+    assert stack.up(program) == {"chat": "replace"}
+    second_id = stack.state["chat"].id
+    assert second_id != first_id
+    assert [i["instance_id"] for i in live(fake_api)] == [second_id]
+
+    program = {
+        "chat": declare(model_id=LLAMA, context_length=12000, chat_openai_kwargs={"temperature": 0})
+    }
+    assert stack.up(program) == {"chat": "update"}
+    outputs = stack.state["chat"].outputs
+    assert stack.state["chat"].id == second_id
+    assert outputs["chat_openai_args"]["temperature"] == 0
+    assert outputs["status"] == "running", "update keeps every output"
+    assert stack.up(program) == {"chat": "same"}
+
+    fake_api.stop_instance(second_id)
+    stack.refresh()
+    assert stack.state["chat"].outputs["status"] == "stopped"
+    assert stack.up(program) == {"chat": "update"}, "the next up restarts a stopped instance"
+    assert stack.state["chat"].outputs["status"] == "running"
+    assert stack.state["chat"].id == second_id
+
+    fake_api.delete_instance(second_id)
+    stack.refresh()
+    assert "chat" not in stack.state, "refresh drops an instance deleted outside Pulumi"
+    assert stack.up(program) == {"chat": "create"}
+
+    stack.destroy()
+    assert live(fake_api) == []
+
+
+def test_unset_inputs_the_api_defaulted_never_diff(
+    engine: ProviderProcess, fake_api: FakeApiProcess
+) -> None:
+    stack = Deployment(engine)
+    program = {"chat": declare(model_id=LLAMA)}
+    stack.up(program)
+    resolved = stack.state["chat"].outputs
+    assert resolved["context_length"] == 16000  # min(32000, the L4's maximum)
+    assert stack.up(program) == {"chat": "same"}
+    # Writing down what the API chose is not a change either.
+    explicit = declare(
+        model_id=LLAMA_ID,
+        hardware_type_id=resolved["hardware_type_id"],
+        context_length=resolved["context_length"],
+        billing_interval="per_minute",
+        num_workers=1,
+    )
+    assert stack.up({"chat": explicit}) == {"chat": "same"}
+    stack.destroy()
+
+
+@pytest.mark.parametrize(
+    ("inputs", "field", "words"),
+    [
+        ({"model_id": "meta-llama/Meta-Llama-3.1-8B-Instruc"}, "model_id", "did you mean"),
+        ({"model_id": LLAMA, "hardware_type_id": "TPU_9"}, "hardware_type_id", "NVIDIA_L4_1"),
+        ({"model_id": LLAMA, "context_length": 999999}, "context_length", "16000"),
+        ({"model_id": LLAMA, "billing_interval": "weekly"}, "billing_interval", "per_hour"),
+        ({"model_id": LLAMA, "num_workers": 9}, "num_workers", "1 to 8"),
+        ({"model_id": LLAMA, "max_price_per_hour": 0.01}, "max_price_per_hour", "above the limit"),
+    ],
+)
+def test_bad_input_fails_at_preview_naming_the_field(
+    engine: ProviderProcess,
+    fake_api: FakeApiProcess,
+    inputs: dict[str, Any],
+    field: str,
+    words: str,
+) -> None:
+    with pytest.raises(CheckFailed) as failed:
+        Deployment(engine).preview({"chat": declare(**inputs)})
+    assert [prop for prop, _ in failed.value.failures] == [field]
+    assert words in failed.value.failures[0][1]
+    assert fake_api.state()["starts"] == 0
+
+
+def test_failed_create_stops_and_deletes_what_it_started(
+    engine: ProviderProcess, fake_api: FakeApiProcess
+) -> None:
+    fake_api.configure(api_key="a-key-the-provider-does-not-have")
+    with pytest.raises(Exception) as failed:
+        Deployment(engine).up({"chat": declare(model_id=LLAMA)})
+    message = str(failed.value)
+    assert "instance-" in message and "refused with HTTP 401" in message
+    assert "stopped and deleted" in message
+    assert live(fake_api) == []
+
+
+def test_wait_timeout_names_last_step_and_cleans_up(
+    engine: ProviderProcess, fake_api: FakeApiProcess
+) -> None:
+    fake_api.configure(step_seconds=5.0)
+    with pytest.raises(Exception) as failed:
+        Deployment(engine).up({"chat": declare(model_id=LLAMA, wait_timeout_seconds=0.5)})
+    message = str(failed.value)
+    assert "step 1/5" in message
+    assert "stopped and deleted" in message
+    assert live(fake_api) == []
+
+
+def test_destroy_of_an_already_deleted_instance_succeeds(
+    engine: ProviderProcess, fake_api: FakeApiProcess
+) -> None:
+    stack = Deployment(engine)
+    stack.up({"chat": declare(model_id=LLAMA)})
+    fake_api.delete_instance(stack.state["chat"].id)
+    stack.destroy()
+    assert live(fake_api) == []
