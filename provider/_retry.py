@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import tenacity
 
-from .errors import ApiError, RateLimitError
+from .errors import ApiError
 
 # 500 is retried too: every retried call is safe to repeat, and the contract says 5xx happen.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -70,7 +70,7 @@ class Backoff:
 
     def __call__(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+        if isinstance(exc, ApiError) and exc.retry_after is not None:
             return min(exc.retry_after, self.maximum)
         delay = _INITIAL_BACKOFF * 2.0 ** (state.attempt_number - 1)
         return min(self.maximum, delay * (1 + _JITTER * self._rng.random()))

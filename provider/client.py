@@ -385,8 +385,7 @@ class Client:
         error_type = _ERRORS_BY_STATUS.get(status, ServerError if status >= 500 else ApiError)
         message = self._redact(_server_message(response))
         error = error_type.from_response(method, path, status, message)
-        if isinstance(error, RateLimitError):
-            error.retry_after = _retry.retry_after(response)
+        error.retry_after = _retry.retry_after(response)
         return error
 
     def _connection_error(

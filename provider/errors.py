@@ -18,6 +18,7 @@ class ApiError(Exception):
         path: str | None = None,
         status_code: int | None = None,
         server_message: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -25,6 +26,8 @@ class ApiError(Exception):
         self.path = path
         self.status_code = status_code
         self.server_message = server_message
+        # Seconds the server asked to wait before trying again (429 and 503 may say so).
+        self.retry_after = retry_after
 
     @classmethod
     def from_response(
@@ -62,8 +65,6 @@ class InvalidRequestError(ApiError):
 
 class RateLimitError(ApiError):
     """HTTP 429, after the retries ran out."""
-
-    retry_after: float | None = None
 
 
 class ServerError(ApiError):
