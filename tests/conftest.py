@@ -69,7 +69,13 @@ class FakeApiProcess:
         httpx.delete(f"{self._admin}/instances/{instance_id}", timeout=10).raise_for_status()
 
     def stack_config(self, **extra: Any) -> dict[str, Any]:
-        return {**DEMO_CONFIG, "cortecs:apiBaseUrl": self.api_base_url, **extra}
+        """The whole config of a dev stack, as the engine passes it: every namespace."""
+        return {
+            **DEMO_CONFIG,
+            "cortecs:apiBaseUrl": self.api_base_url,
+            "cortecs-instances:instances": '{"chat": {"model_id": "org/model"}}',
+            **extra,
+        }
 
 
 def start_fake_api(*args: str) -> FakeApiProcess:
