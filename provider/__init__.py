@@ -18,6 +18,7 @@ from .errors import (
     ServerError,
     WaitTimeoutError,
 )
+from .langchain import chat_model
 from .models import (
     HardwareType,
     InitProgress,
@@ -54,4 +55,5 @@ __all__ = [
     "ReadinessProbeError",
     "ServerError",
     "WaitTimeoutError",
+    "chat_model",
 ]
