@@ -199,19 +199,19 @@ class Deployment:
     provider: ProviderProcess
     state: dict[str, StateEntry] = field(default_factory=dict)
 
+    def _plan(self, name: str, news: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Check a declared resource, then diff it against its state: the step and its inputs."""
+        old = self.state.get(name)
+        checked, failures = self.provider.check(news, old.inputs if old else None)
+        if failures:
+            raise CheckFailed(failures)
+        if old is None:
+            return "create", checked
+        return _plan_of(self.provider.diff(old.id, old.outputs, checked)), checked
+
     def preview(self, declared: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
         """What ``pulumi preview`` would do per resource: create, update, replace or same."""
-        plan: dict[str, str] = {}
-        for name, news in declared.items():
-            old = self.state.get(name)
-            checked, failures = self.provider.check(news, old.inputs if old else None)
-            if failures:
-                raise CheckFailed(failures)
-            if old is None:
-                plan[name] = "create"
-                continue
-            diff = self.provider.diff(old.id, old.outputs, checked)
-            plan[name] = _plan_of(diff)
+        plan = {name: self._plan(name, news)[0] for name, news in declared.items()}
         for name in self.state.keys() - declared.keys():
             plan[name] = "delete"
         return plan
@@ -219,16 +219,13 @@ class Deployment:
     def up(self, declared: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
         done: dict[str, str] = {}
         for name, news in declared.items():
-            old = self.state.get(name)
-            checked, failures = self.provider.check(news, old.inputs if old else None)
-            if failures:
-                raise CheckFailed(failures)
-            if old is None:
+            step, checked = self._plan(name, news)
+            done[name] = step
+            if step == "create":
                 id_, outputs = self.provider.create(checked)
                 self.state[name] = StateEntry(id_, checked, outputs)
-                done[name] = "create"
                 continue
-            step = _plan_of(self.provider.diff(old.id, old.outputs, checked))
+            old = self.state[name]
             if step == "update":
                 outputs = self.provider.update(old.id, old.outputs, checked)
                 self.state[name] = StateEntry(old.id, checked, outputs)
@@ -238,7 +235,6 @@ class Deployment:
                 self.state[name] = StateEntry(id_, checked, outputs)
             else:
                 self.state[name] = StateEntry(old.id, checked, old.outputs)
-            done[name] = step
         for name in list(self.state.keys() - declared.keys()):
             self.provider.delete(self.state[name].id, self.state[name].outputs)
             del self.state[name]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pulumi.runtime.proto import provider_pb2
 
 from provider import ManagedInstance
 from tests.conftest import FakeApiProcess
@@ -101,6 +102,12 @@ def test_unset_inputs_the_api_defaulted_never_diff(
         num_workers=1,
     )
     assert stack.up({"chat": explicit}) == {"chat": "same"}
+    # Had the catalog recommended other hardware since, an unset input still does not differ.
+    entry = stack.state["chat"]
+    checked, _ = engine.check(program["chat"])
+    as_if_recommended_elsewhere = {**entry.outputs, "hardware_type_id": "NVIDIA_L40S_1"}
+    diff = engine.diff(entry.id, as_if_recommended_elsewhere, checked)
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
     stack.destroy()
 
 
