@@ -80,7 +80,26 @@ class ProviderContext:
         with self._claims_lock:
             self._claimed.add(instance_id)
 
-    def adopt_left_behind(self, resolved: InstanceArgs) -> Instance | None:
+    def obtain(self, args: InstanceArgs, resolved: InstanceArgs, *, adopt: bool) -> Instance:
+        """An instance for a new resource: one left behind if ``adopt`` allows, else a new one.
+
+        Adopting and starting happen under one lock, so a concurrent create can never take an
+        instance another create of this deployment has just started but not yet claimed.
+        """
+        with self._claims_lock:
+            instance = self._left_behind(resolved) if adopt else None
+            if instance is not None:
+                pulumi.log.info(
+                    f"adopted {instance.instance_id} ({instance.status}) left by an earlier run"
+                )
+            else:
+                instance = self.client.start(args)
+                self.journal.record(instance.instance_id, resolved.to_request())
+                pulumi.log.info(f"started {instance.instance_id}: {_describe(resolved)}")
+            self._claimed.add(instance.instance_id)
+        return instance
+
+    def _left_behind(self, resolved: InstanceArgs) -> Instance | None:
         """An instance with these exact arguments that an interrupted create left behind.
 
         Left behind means: recorded in this project's journal as started but never handed to
@@ -88,15 +107,13 @@ class ProviderContext:
         outside the journal are never taken: they may belong to another stack or team.
         """
         journaled = self.journal.entries()
-        with self._claims_lock:
-            for instance in self.client.list_instances():
-                if instance.instance_id in self._claimed:
-                    continue
-                if not _same_args(instance.instance_args, resolved):
-                    continue
-                if instance.instance_id in journaled or instance.status == PENDING:
-                    self._claimed.add(instance.instance_id)
-                    return instance
+        for instance in self.client.list_instances():
+            if instance.instance_id in self._claimed:
+                continue
+            if not _same_args(instance.instance_args, resolved):
+                continue
+            if instance.instance_id in journaled or instance.status == PENDING:
+                return instance
         return None
 
 
@@ -211,17 +228,7 @@ class ManagedInstanceProvider(ResourceProvider):
         args = inputs.instance_args()
         resolved = resolve_defaults(args, context.catalog.model(args.model_id))
 
-        instance = context.adopt_left_behind(resolved) if inputs.adopt_existing else None
-        if instance is not None:
-            pulumi.log.info(
-                f"adopted {instance.instance_id} ({instance.status}) left by an earlier run"
-            )
-        else:
-            instance = context.client.start(args)
-            context.claim(instance.instance_id)
-            context.journal.record(instance.instance_id, resolved.to_request())
-            pulumi.log.info(f"started {instance.instance_id}: {_describe(resolved)}")
-
+        instance = context.obtain(args, resolved, adopt=inputs.adopt_existing)
         instance_id = instance.instance_id
         try:
             if inputs.running:
