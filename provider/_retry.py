@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import tenacity
 
-from .errors import ApiError
+from .errors import ApiError, MalformedResponseError
 
 # 500 is retried too: every retried call is safe to repeat, and the contract says 5xx happen.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -40,6 +40,8 @@ def is_transient(exc: BaseException) -> bool:
 
 def is_ambiguous(exc: BaseException) -> bool:
     """Whether a failed call may nevertheless have taken effect on the server."""
+    if isinstance(exc, MalformedResponseError):
+        return True  # a success status whose body was unreadable: it did take effect
     if isinstance(exc, ApiError):
         return exc.status_code is not None and exc.status_code >= 500
     return isinstance(exc, AMBIGUOUS)

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
+import pydantic
 import tenacity
 
 from . import _retry
@@ -27,6 +28,7 @@ from .errors import (
     AuthenticationError,
     InstanceStoppedError,
     InvalidRequestError,
+    MalformedResponseError,
     MissingCredentialsError,
     NotFoundError,
     RateLimitError,
@@ -34,6 +36,7 @@ from .errors import (
     WaitTimeoutError,
 )
 from .models import (
+    PENDING,
     RUNNING,
     STOPPED,
     HardwareType,
@@ -50,6 +53,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 logger = logging.getLogger("provider.client")
 
 T = TypeVar("T")
+Body = dict[str, Any]
+START_PATH = "/instances/start"
+TOKEN_PATH = "/oauth2/token"
 
 _ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
     400: InvalidRequestError,
@@ -63,6 +69,7 @@ _REFUSED_CREDENTIALS = (
     "The client id/secret were refused; check CORTECS_CLIENT_ID and CORTECS_CLIENT_SECRET"
 )
 _MAX_SERVER_MESSAGE = 500
+_MAX_SNIPPET = 200
 
 
 class Client:
@@ -132,50 +139,137 @@ class Client:
     # Catalog (public)
 
     def list_models(self) -> list[ModelPreview]:
-        body = self._request("GET", "/models/", authenticated=False)
-        return [ModelPreview.model_validate(m) for m in body["models"]]
+        return self._request(
+            "GET",
+            "/models/",
+            lambda body: [ModelPreview.model_validate(m) for m in body["models"]],
+            authenticated=False,
+        )
 
     def get_model(self, model_id: str) -> ModelPreview:
-        body = self._request("GET", f"/models/{to_model_id(model_id)}", authenticated=False)
-        return ModelPreview.model_validate(body["model"])
+        return self._request(
+            "GET",
+            f"/models/{to_model_id(model_id)}",
+            lambda body: ModelPreview.model_validate(body["model"]),
+            authenticated=False,
+        )
 
     def list_hardware_types(self, available_only: bool = False) -> list[HardwareType]:
         path = "/hardware-types/available" if available_only else "/hardware-types/"
-        body = self._request("GET", path, authenticated=False)
-        return [HardwareType.model_validate(h) for h in body["hardware_types"]]
+        return self._request(
+            "GET",
+            path,
+            lambda body: [HardwareType.model_validate(h) for h in body["hardware_types"]],
+            authenticated=False,
+        )
 
     # Instances
 
+    def authenticate(self) -> None:
+        """Make sure a token can be had (fetching one if none is held); raise if not."""
+        self._tokens.get()
+
     def list_instances(self) -> list[Instance]:
-        body = self._request("GET", "/instances/")
-        return [Instance.model_validate(i) for i in body["instances"]]
+        return self._request(
+            "GET",
+            "/instances/",
+            lambda body: [Instance.model_validate(i) for i in body["instances"]],
+        )
 
     def get_instance(self, instance_id: str) -> Instance:
-        body = self._request("GET", f"/instances/{instance_id}")
-        return Instance.model_validate(body["instance"])
+        return self._request("GET", f"/instances/{instance_id}", _instance_of)
 
     def start(self, args: InstanceArgs) -> Instance:
         """Start one instance; a call that fails in an ambiguous way never leaves a second one.
 
-        When the outcome of a send is unknown (the connection broke after sending, or a 5xx),
-        the instances that appeared since the call began are checked for one with these
-        arguments: if there is one, it is the result; if there is none, sending again is safe.
+        When the outcome of a send is unknown (the connection broke after sending, a 5xx, or
+        an unreadable success), the instances that appeared since the call began are checked
+        for one with these arguments: if there is one, it is the result; if there is none,
+        sending again is safe. Until that check has an answer, nothing is sent again.
         """
         with self._start_lock:
             known = {instance.instance_id for instance in self.list_instances()}
-            return self._authorized(lambda token: self._start_with_retries(args, known, token))
+            unresolved = False
+
+            def attempt(token: Secret | None) -> Instance:
+                nonlocal unresolved
+                if unresolved:
+                    # The check after an unknown outcome failed; it goes first, a resend after.
+                    started = self._find_started(args, known)
+                    if started is not None:
+                        return started
+                    unresolved = False
+                try:
+                    return self._send("POST", START_PATH, args.to_request(), token, _instance_of)
+                except (ApiError, httpx.TransportError) as exc:
+                    if not _retry.is_ambiguous(exc):
+                        raise
+                    unresolved = True
+                    started = self._find_started(args, known)
+                    unresolved = False
+                    outcome = (
+                        f"created instance {started.instance_id}; using it"
+                        if started
+                        else "created no instance; it is safe to send again"
+                    )
+                    logger.warning(
+                        "Start of %s failed (%s) and %s",
+                        args.model_id,
+                        self._describe(exc),
+                        outcome,
+                    )
+                    if started is None:
+                        raise
+                    return started
+
+            return self._authorized(
+                lambda token: self._with_retries("POST", START_PATH, attempt, token)
+            )
 
     def restart(self, instance_id: str) -> Instance:
-        body = self._request("POST", "/instances/restart", json={"instance_id": instance_id})
-        return Instance.model_validate(body["instance"])
+        """Send a stopped instance back to pending.
+
+        A retry after a lost answer is refused (the instance no longer is stopped); an instance
+        that is then pending or running counts as restarted.
+        """
+        return self._mutate(
+            "POST",
+            "/instances/restart",
+            {"instance_id": instance_id},
+            _instance_of,
+            lambda refusal: (
+                self._instance_unless(instance_id, STOPPED)
+                if isinstance(refusal, InvalidRequestError)
+                else None
+            ),
+        )
 
     def stop(self, instance_id: str) -> Instance:
-        body = self._request("POST", "/instances/stop", json={"instance_id": instance_id})
-        return Instance.model_validate(body["instance"])
+        return self._mutate(
+            "POST",
+            "/instances/stop",
+            {"instance_id": instance_id},
+            _instance_of,
+            lambda refusal: (
+                self._instance_unless(instance_id, PENDING, RUNNING)
+                if isinstance(refusal, InvalidRequestError)
+                else None
+            ),
+        )
 
     def delete(self, instance_id: str) -> str:
-        body = self._request("DELETE", f"/instances/{instance_id}")
-        return str(body["instance_id"])
+        """Delete a stopped instance; a retry answered 404 after a lost answer counts as done."""
+        return self._mutate(
+            "DELETE",
+            f"/instances/{instance_id}",
+            None,
+            lambda body: str(body["instance_id"]),
+            lambda refusal: instance_id if isinstance(refusal, NotFoundError) else None,
+        )
+
+    def _instance_unless(self, instance_id: str, *statuses: str) -> Instance | None:
+        instance = self.get_instance(instance_id)
+        return None if instance.status in statuses else instance
 
     # Waiting
 
@@ -241,61 +335,76 @@ class Client:
         self,
         method: str,
         path: str,
+        parse: Callable[[Body], T],
         *,
         json: dict[str, Any] | None = None,
         authenticated: bool = True,
-    ) -> dict[str, Any]:
+    ) -> T:
+        def attempt(token: Secret | None) -> T:
+            return self._send(method, path, json, token, parse)
+
         if not authenticated:
-            return self._with_retries(method, path, json, None)
-        return self._authorized(lambda token: self._with_retries(method, path, json, token))
+            return self._with_retries(method, path, attempt, None)
+        return self._authorized(lambda token: self._with_retries(method, path, attempt, token))
+
+    def _mutate(
+        self,
+        method: str,
+        path: str,
+        json: dict[str, Any] | None,
+        parse: Callable[[Body], T],
+        already_done: Callable[[ApiError], T | None],
+    ) -> T:
+        """A call that changes state, retried like any other; once an attempt's outcome was
+        unknown, a later attempt's refusal is checked with ``already_done``: a result from it
+        means the earlier attempt did take effect."""
+        uncertain = False
+
+        def attempt(token: Secret | None) -> T:
+            nonlocal uncertain
+            try:
+                return self._send(method, path, json, token, parse)
+            except (ApiError, httpx.TransportError) as exc:
+                if uncertain and isinstance(exc, ApiError):
+                    done = already_done(exc)
+                    if done is not None:
+                        logger.info(
+                            "%s %s was refused (%s): an earlier attempt whose answer was lost "
+                            "had done it",
+                            method,
+                            path,
+                            exc.message,
+                        )
+                        return done
+                uncertain = uncertain or _retry.is_ambiguous(exc)
+                raise
+
+        return self._authorized(lambda token: self._with_retries(method, path, attempt, token))
 
     def _authorized(self, call: Callable[[Secret], T]) -> T:
-        """Run ``call`` with the shared token; if that is refused, renew it once and rerun."""
+        """Run ``call`` with the shared token; while that is refused, renew it and rerun.
+
+        A token can expire (or be revoked) between being handed out and being checked, again
+        after a renewal; the renewals are bounded so a token the API never accepts still fails.
+        """
         token = self._tokens.get()
-        try:
-            return call(token)
-        except AuthenticationError as exc:
-            if exc.status_code != 401:
-                raise
+        for _ in range(self._max_attempts - 1):
+            try:
+                return call(token)
+            except AuthenticationError as exc:
+                if exc.status_code != 401:
+                    raise
             self._tokens.invalidate(token)
-            return call(self._tokens.get())
+            token = self._tokens.get()
+        return call(token)
 
     def _with_retries(
-        self, method: str, path: str, json: dict[str, Any] | None, token: Secret | None
-    ) -> dict[str, Any]:
+        self, method: str, path: str, attempt: Callable[[Secret | None], T], token: Secret | None
+    ) -> T:
         try:
-            return self._retrying()(self._send, method, path, json, token)
+            return self._retrying()(attempt, token)
         except httpx.TransportError as exc:
             raise self._connection_error(method, path, exc) from exc
-
-    def _start_with_retries(self, args: InstanceArgs, known: set[str], token: Secret) -> Instance:
-        try:
-            return self._retrying()(self._start_once, args, known, token)
-        except httpx.TransportError as exc:
-            raise self._connection_error("POST", "/instances/start", exc) from exc
-
-    def _start_once(self, args: InstanceArgs, known: set[str], token: Secret) -> Instance:
-        try:
-            body = self._send("POST", "/instances/start", args.to_request(), token)
-        except (ApiError, httpx.TransportError) as exc:
-            if not _retry.is_ambiguous(exc):
-                raise
-            started = self._find_started(args, known)
-            if started is None:
-                logger.warning(
-                    "Start of %s failed (%s) and created no instance; it is safe to send again",
-                    args.model_id,
-                    self._describe(exc),
-                )
-                raise
-            logger.warning(
-                "Start of %s failed (%s) but created instance %s; using it",
-                args.model_id,
-                self._describe(exc),
-                started.instance_id,
-            )
-            return started
-        return Instance.model_validate(body["instance"])
 
     def _find_started(self, args: InstanceArgs, known: set[str]) -> Instance | None:
         """The instance a start with ``args`` created since ``known`` was listed, if any."""
@@ -321,22 +430,34 @@ class Client:
         return candidates[0] if candidates else None
 
     def _send(
-        self, method: str, path: str, json: dict[str, Any] | None, token: Secret | None
-    ) -> dict[str, Any]:
-        """One HTTP exchange: the JSON body of a 2xx answer, or the error it maps to."""
+        self,
+        method: str,
+        path: str,
+        json: dict[str, Any] | None,
+        token: Secret | None,
+        parse: Callable[[Body], T],
+    ) -> T:
+        """One HTTP exchange: a 2xx answer's JSON body read by ``parse``, or the error."""
         # httpx.Headers shows the Authorization value as [secure] in reprs and tracebacks.
         headers = httpx.Headers({"Authorization": f"Bearer {token.reveal()}"} if token else {})
         response = self._http.request(method, path, json=json, headers=headers)
         if response.is_error:
             raise self._error(method, path, response)
-        body: dict[str, Any] = response.json()
-        return body
+        try:
+            body = response.json()
+            if not isinstance(body, dict):
+                raise TypeError(f"a JSON {type(body).__name__} where an object belongs")
+            return parse(body)
+        # json and pydantic errors are ValueErrors; a missing field is a KeyError.
+        except (ValueError, KeyError, TypeError) as exc:
+            raise self._malformed(method, path, response, exc) from None
 
     def _fetch_token(self) -> tuple[Secret, float]:
         if not self._client_id or not self._client_secret.reveal():
             raise MissingCredentialsError(
                 "No API credentials: pass client_id and client_secret, or set the "
-                "CORTECS_CLIENT_ID and CORTECS_CLIENT_SECRET environment variables"
+                "CORTECS_CLIENT_ID and CORTECS_CLIENT_SECRET environment variables (in a "
+                "Pulumi stack: cortecs:clientId and cortecs:clientSecret)"
             )
         request = SecretBody(
             client_id=self._client_id,
@@ -344,7 +465,12 @@ class Client:
             grant_type="client_credentials",
         )
         try:
-            body = self._with_retries("POST", "/oauth2/token", request, None)
+            return self._with_retries(
+                "POST",
+                TOKEN_PATH,
+                lambda _: self._send("POST", TOKEN_PATH, request, None, _token_of),
+                None,
+            )
         except (InvalidRequestError, AuthenticationError) as exc:
             raise AuthenticationError.from_response(
                 "POST",
@@ -353,7 +479,6 @@ class Client:
                 exc.server_message or "",
                 hint=_REFUSED_CREDENTIALS,
             ) from None
-        return Secret(str(body["access_token"])), float(body.get("expires_in", 3600))
 
     # Errors
 
@@ -388,6 +513,19 @@ class Client:
         error.retry_after = _retry.retry_after(response)
         return error
 
+    def _malformed(
+        self, method: str, path: str, response: httpx.Response, exc: Exception
+    ) -> MalformedResponseError:
+        # The token endpoint's body may hold a token the redactor does not know yet.
+        snippet = "" if path == TOKEN_PATH else self._redact(response.text.strip()[:_MAX_SNIPPET])
+        return MalformedResponseError(
+            f"{method} {path} answered HTTP {response.status_code} with a body this client "
+            f"cannot read ({self._redact(_unreadable(exc))})" + (f": {snippet}" if snippet else ""),
+            method=method,
+            path=path,
+            status_code=response.status_code,
+        )
+
     def _connection_error(
         self, method: str, path: str, exc: httpx.TransportError
     ) -> ApiConnectionError:
@@ -397,6 +535,31 @@ class Client:
             method=method,
             path=path,
         )
+
+
+def _instance_of(body: Body) -> Instance:
+    return Instance.model_validate(body["instance"])
+
+
+def _token_of(body: Body) -> tuple[Secret, float]:
+    token = body["access_token"]
+    if not isinstance(token, str) or not token:
+        raise TypeError("access_token is not a non-empty string")
+    return Secret(token), float(body.get("expires_in", 3600))
+
+
+def _unreadable(exc: Exception) -> str:
+    """What was wrong with a body, in one line (never a pydantic traceback)."""
+    if isinstance(exc, pydantic.ValidationError):
+        first = exc.errors()[0]
+        location = ".".join(str(part) for part in first["loc"])
+        more = f" and {exc.error_count() - 1} more" if exc.error_count() > 1 else ""
+        return f"{location}: {first['msg']}{more}"
+    if isinstance(exc, KeyError):
+        return f"no {exc.args[0]!r} field"
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+        return "not JSON"
+    return str(exc)
 
 
 def _server_message(response: httpx.Response) -> str:

@@ -71,6 +71,10 @@ class ServerError(ApiError):
     """HTTP 5xx, after the retries ran out."""
 
 
+class MalformedResponseError(ApiError):
+    """The API answered with a success status but a body this client cannot read."""
+
+
 class ApiConnectionError(ApiError):
     """The API could not be reached, or the connection broke, after the retries ran out."""
 

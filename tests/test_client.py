@@ -218,12 +218,15 @@ def test_401_refreshes_the_token_once(api: respx.MockRouter, client: Client) -> 
     ]
 
 
-def test_401_twice_is_an_authentication_error(api: respx.MockRouter, client: Client) -> None:
-    api["token"].side_effect = [token_response("tok-1"), token_response("tok-2")]
+def test_a_token_never_accepted_is_an_authentication_error(
+    api: respx.MockRouter, client: Client
+) -> None:
+    # Renewing covers tokens that expire mid-operation, again and again; not forever.
+    api["token"].side_effect = [token_response(f"tok-{n}") for n in range(1, 6)]
     api.get("/instances/").mock(return_value=httpx.Response(401, json={"detail": "Nope"}))
     with pytest.raises(AuthenticationError, match=r"GET /instances/ failed with HTTP 401: Nope"):
         client.list_instances()
-    assert api["token"].call_count == 2
+    assert api["token"].call_count == 5  # the first token and max_attempts - 1 renewals
 
 
 def test_refused_credentials(api: respx.MockRouter, client: Client) -> None:

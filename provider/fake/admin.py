@@ -18,10 +18,10 @@ _INSTANCE_PATH = re.compile(r"^/_fake/instances/(?P<instance_id>[^/]+)(?P<stop>/
 
 def _apply_fault(backend: FakeBackend, name: str, value: Any) -> None:
     faults = backend.faults
-    if name == "latency":
+    if name in ("latency", "slow_seconds"):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ValueError("latency must be a non-negative number of seconds")
-        faults.latency = float(value)
+            raise ValueError(f"{name} must be a non-negative number of seconds")
+        setattr(faults, name, float(value))
         return
     if not isinstance(value, dict):
         raise ValueError(f"{name} takes an object of keyword arguments")
@@ -38,7 +38,7 @@ def _apply_fault(backend: FakeBackend, name: str, value: Any) -> None:
     else:
         raise ValueError(
             f"unknown fault {name!r}; known: fail_next, drop_next, "
-            "lose_next_start_response, latency, random, clear"
+            "lose_next_start_response, latency, slow_seconds, random, clear"
         )
 
 

@@ -346,7 +346,8 @@ class FakeBackend:
 
     def configure(self, **settings: Any) -> None:
         """Change settings at runtime: step_seconds, num_steps, serving_delay, token_ttl,
-        response_shape, api_key. Instances already launched keep their init schedule."""
+        response_shape, api_key, client_id, client_secret. Instances already launched keep
+        their init schedule; tokens already issued stay valid."""
         checks: dict[str, Callable[[Any], bool]] = {
             "step_seconds": lambda v: isinstance(v, (int, float)) and v >= 0,
             "num_steps": lambda v: isinstance(v, int) and v >= 1,
@@ -354,6 +355,8 @@ class FakeBackend:
             "token_ttl": lambda v: isinstance(v, (int, float)) and v > 0,
             "response_shape": lambda v: v in ("newer", "older"),
             "api_key": lambda v: isinstance(v, str) and bool(v),
+            "client_id": lambda v: isinstance(v, str) and bool(v),
+            "client_secret": lambda v: isinstance(v, str) and bool(v),
         }
         for name, value in settings.items():
             if name not in checks:

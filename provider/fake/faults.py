@@ -29,6 +29,7 @@ ALL_KINDS: tuple[str, ...] = (
 _STATUS_KINDS = {"429": 429, "500": 500, "502": 502, "503": 503}
 # The Retry-After a random 429 carries; short so retrying clients stay fast in tests.
 RANDOM_RETRY_AFTER = 0.1
+DEFAULT_SLOW_SECONDS = 1.0
 
 
 def api_path(path: str) -> str:
@@ -78,7 +79,7 @@ class Faults:
         self._rate = 0.0
         self._kinds: tuple[str, ...] = ()
         self.latency = 0.0
-        self.slow_seconds = 1.0
+        self.slow_seconds = DEFAULT_SLOW_SECONDS
         self.injected: Counter[str] = Counter()
 
     def fail_next(
@@ -143,6 +144,7 @@ class Faults:
             self._rate = 0.0
             self._kinds = ()
             self.latency = 0.0
+            self.slow_seconds = DEFAULT_SLOW_SECONDS
 
     def reset_counts(self) -> None:
         with self._lock:
