@@ -8,19 +8,31 @@ the executor is found from the server thread this code runs on and allowed more 
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 SERVER_THREADS = 64
+# Set to 4 to get the SDK's own cap back (benchmarks/ compares the two).
+SERVER_THREADS_ENV = "CORTECS_SERVER_THREADS"
 
 
-def widen_server_pool(max_workers: int = SERVER_THREADS) -> bool:
-    """Allow the executor running the current thread up to ``max_workers`` threads.
+def server_threads() -> int:
+    """``CORTECS_SERVER_THREADS`` if it is a positive whole number, else :data:`SERVER_THREADS`."""
+    value = os.environ.get(SERVER_THREADS_ENV, "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else SERVER_THREADS
+
+
+def widen_server_pool(max_workers: int | None = None) -> bool:
+    """Allow the executor running the current thread up to ``max_workers`` threads
+    (default: :func:`server_threads`).
 
     Returns whether it was found; elsewhere (a test calling the provider directly) nothing
     changes. Relies on CPython's executor passing a weak reference to itself to each worker.
     """
+    if max_workers is None:
+        max_workers = server_threads()
     worker_args = getattr(threading.current_thread(), "_args", ())
     if not worker_args or not isinstance(worker_args[0], weakref.ref):
         return False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 from provider.fake.admin import ADMIN_PREFIX, handle_admin
@@ -21,6 +21,9 @@ from provider.fake.wire import FakeRequest, FakeResponse
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm on, the body then
+    # waits for the client's delayed ACK (~40 ms) on every keep-alive request.
+    disable_nagle_algorithm = True
     backend: ClassVar[FakeBackend]
     host_port: ClassVar[str]
 
@@ -71,14 +74,27 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
 
+class _CountingHTTPServer(ThreadingHTTPServer):
+    """Counts the TCP connections it accepts (``connections``), e.g. to show pooling works."""
+
+    connections = 0
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections += 1
+        super().process_request(request, client_address)
+
+
 class FakeServer:
-    """Serve a backend over HTTP on ``host:port`` (0 picks a free port) from a daemon thread."""
+    """Serve a backend over HTTP on ``host:port`` (0 picks a free port) from a daemon thread.
+
+    ``connections`` is how many TCP connections it has accepted so far.
+    """
 
     def __init__(
         self, backend: FakeBackend | None = None, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
         self.backend = backend or FakeBackend()
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
+        self._httpd = _CountingHTTPServer((host, port), _Handler)
         bound_host, bound_port = self._httpd.server_address[:2]
         self._host_port = f"{bound_host!s}:{bound_port}"
         # A handler class per server, so two servers in one process keep their own backends.
@@ -88,6 +104,10 @@ class FakeServer:
             {"backend": self.backend, "host_port": self._host_port},
         )
         self._thread: threading.Thread | None = None
+
+    @property
+    def connections(self) -> int:
+        return self._httpd.connections
 
     @property
     def origin(self) -> str:

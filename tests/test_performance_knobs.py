@@ -1,0 +1,63 @@
+"""Pure logic behind the benchmarks' findings (no timing): lazy imports, the server-thread knob,
+and the fake server's connection count."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+import provider
+from provider import _server_pool
+from provider.fake.server import FakeServer
+from tests.engine import PROJECT_ROOT
+
+
+def test_import_provider_loads_neither_langchain_nor_the_client() -> None:
+    code = (
+        "import sys, provider\n"
+        "heavy = ('langchain', 'langchain_openai', 'openai', 'httpx', 'pydantic', "
+        "'provider.client')\n"
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=True
+    )
+    assert out.stdout.decode().strip() == "[]"
+
+
+def test_every_public_name_resolves_lazily() -> None:
+    for name in provider.__all__:
+        assert getattr(provider, name).__name__ == name
+    assert set(provider.__all__) <= set(dir(provider))
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = provider.nope  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, 64), ("4", 4), (" 16 ", 16), ("0", 64), ("-3", 64), ("many", 64), ("", 64)],
+)
+def test_server_threads_knob(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, expected: int
+) -> None:
+    if value is None:
+        monkeypatch.delenv(_server_pool.SERVER_THREADS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(_server_pool.SERVER_THREADS_ENV, value)
+    assert _server_pool.server_threads() == expected
+
+
+def test_widening_outside_a_server_thread_changes_nothing() -> None:
+    assert _server_pool.widen_server_pool() is False
+
+
+def test_fake_server_counts_connections_and_keeps_them_alive() -> None:
+    with FakeServer() as server, httpx.Client(base_url=server.api_base_url) as client:
+        for _ in range(3):
+            client.get("/models/").raise_for_status()
+        assert server.connections == 1
+        httpx.get(f"{server.api_base_url}/models/").raise_for_status()
+        assert server.connections == 2
