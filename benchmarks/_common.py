@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import httpx
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEMO_CONFIG = {
-    "cortecs:clientId": "demo-client-id",
-    "cortecs:clientSecret": "demo-client-secret",
-    "cortecs:apiKey": "demo-api-key",
-}
-CREDENTIAL_VARIABLES = (
-    "CORTECS_CLIENT_ID",
-    "CORTECS_CLIENT_SECRET",
-    "CORTECS_API_BASE_URL",
-    "OPENAI_API_KEY",
-)
 
 
 @dataclass
@@ -91,47 +74,3 @@ def text_table(rows: Sequence[Row]) -> str:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """This environment without any credentials, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARIABLES}
-    env.update(extra)
-    return env
-
-
-class FakeApi:
-    """``python -m provider.fake`` in a subprocess, and its admin endpoints."""
-
-    def __init__(self, step_seconds: float) -> None:
-        command = [sys.executable, "-u", "-m", "provider.fake", "--port", "0"]
-        self.process = subprocess.Popen(
-            [*command, "--step-seconds", str(step_seconds)],
-            cwd=PROJECT_ROOT,
-            stdout=subprocess.PIPE,
-        )
-        assert self.process.stdout is not None
-        self.api_base_url = self.process.stdout.readline().decode().strip()
-        self._admin = self.api_base_url.removesuffix("/api/v1") + "/_fake"
-
-    def state(self) -> dict[str, Any]:
-        response = httpx.get(f"{self._admin}/state", timeout=30)
-        response.raise_for_status()
-        result: dict[str, Any] = response.json()
-        return result
-
-    def reset(self) -> None:
-        httpx.post(f"{self._admin}/reset", json={}, timeout=30).raise_for_status()
-
-    def stack_config(self) -> dict[str, Any]:
-        return {**DEMO_CONFIG, "cortecs:apiBaseUrl": self.api_base_url}
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-    def __enter__(self) -> FakeApi:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from provider import ManagedInstance
 from tests.engine import ProviderProcess, program_inputs
+from tests.fake_process import start_fake_api, without_credentials
 
-from ._common import PROJECT_ROOT, FakeApi, Row, clean_env, median
+from ._common import PROJECT_ROOT, Row, median
 
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 
@@ -98,8 +99,8 @@ def _provider_start(repeats: int) -> list[Row]:
     """Popen to first Check answered (Configure included), against the SDK server's own start."""
     inputs = program_inputs(lambda: [ManagedInstance("llm", model_id=MODEL)])["llm"]
     ours, bare = [], []
-    with FakeApi(1.0) as fake, tempfile.TemporaryDirectory() as tmp:
-        env = clean_env(CORTECS_JOURNAL_PATH=str(Path(tmp) / "journal.json"))
+    with start_fake_api("--step-seconds", "1") as fake, tempfile.TemporaryDirectory() as tmp:
+        env = without_credentials(CORTECS_JOURNAL_PATH=str(Path(tmp) / "journal.json"))
         for _ in range(repeats):
             began = time.monotonic()
             provider = ProviderProcess(env=env)

@@ -17,8 +17,9 @@ from typing import Any
 
 from provider import ManagedInstance
 from tests.engine import ProviderProcess, program_inputs
+from tests.fake_process import FakeApiProcess, start_fake_api, without_credentials
 
-from ._common import FakeApi, Row, clean_env
+from ._common import Row
 
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 PARALLEL = 16
@@ -34,11 +35,11 @@ def _declared() -> dict[str, dict[str, Any]]:
 
 
 def _measure(
-    fake: FakeApi, declared: dict[str, dict[str, Any]], threads: str
+    fake: FakeApiProcess, declared: dict[str, dict[str, Any]], threads: str
 ) -> tuple[float, float]:
     """(one create's seconds, sixteen parallel creates' seconds) in one provider process."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = clean_env(
+        env = without_credentials(
             CORTECS_JOURNAL_PATH=str(Path(tmp) / "journal.json"), CORTECS_SERVER_THREADS=threads
         )
         provider = ProviderProcess(env=env)
@@ -77,7 +78,7 @@ def _measure(
 
 def run(*, step_seconds: float) -> list[Row]:
     declared = _declared()
-    with FakeApi(step_seconds) as fake:
+    with start_fake_api("--step-seconds", str(step_seconds)) as fake:
         one, many = _measure(fake, declared, "64")
         naive_one, naive_many = _measure(fake, declared, "4")
     ours, naive = many / one, naive_many / naive_one

@@ -14,8 +14,9 @@ from typing import Any
 from provider import ManagedInstance
 from provider.client import Client
 from tests.engine import ProviderProcess, program_inputs
+from tests.fake_process import start_fake_api, without_credentials
 
-from ._common import FakeApi, Row, clean_env
+from ._common import Row
 
 MODELS = ("meta-llama/Meta-Llama-3.1-8B-Instruct", "microsoft/Phi-3.5-mini-instruct")
 RESOURCES = 20
@@ -32,8 +33,10 @@ def run() -> list[Row]:
             for i in range(RESOURCES)
         ]
     )
-    with FakeApi(1.0) as fake, tempfile.TemporaryDirectory() as tmp:
-        provider = ProviderProcess(env=clean_env(CORTECS_JOURNAL_PATH=str(Path(tmp) / "j.json")))
+    with start_fake_api("--step-seconds", "1") as fake, tempfile.TemporaryDirectory() as tmp:
+        provider = ProviderProcess(
+            env=without_credentials(CORTECS_JOURNAL_PATH=str(Path(tmp) / "j.json"))
+        )
         try:
             provider.configure(fake.stack_config())
             fake.reset()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .client import Client
-    from .dynamic_provider import ManagedInstanceProvider, ProvisioningError
+    from .dynamic_provider import ManagedInstanceProvider
     from .errors import (
         ApiConnectionError,
         ApiError,
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         MalformedResponseError,
         MissingCredentialsError,
         NotFoundError,
+        ProvisioningError,
         RateLimitError,
         ServerError,
         WaitTimeoutError,
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 _SUBMODULES: dict[str, str] = {
     "Client": "client",
     "ManagedInstanceProvider": "dynamic_provider",
-    "ProvisioningError": "dynamic_provider",
     **dict.fromkeys(
         (
             "ApiConnectionError",
@@ -57,6 +57,7 @@ _SUBMODULES: dict[str, str] = {
             "MalformedResponseError",
             "MissingCredentialsError",
             "NotFoundError",
+            "ProvisioningError",
             "RateLimitError",
             "ServerError",
             "WaitTimeoutError",

@@ -75,6 +75,10 @@ class MalformedResponseError(ApiError):
     """The API answered with a success status but a body this client cannot read."""
 
 
+class ProvisioningError(ApiError):
+    """A create failed after an instance was started; the message says what became of it."""
+
+
 class ApiConnectionError(ApiError):
     """The API could not be reached, or the connection broke, after the retries ran out."""
 

@@ -32,8 +32,8 @@ from typing import Any
 import grpc
 
 from provider import ManagedInstance
-from tests.conftest import FakeApiProcess, provider_env, start_fake_api
 from tests.engine import CheckFailed, Deployment, ProviderProcess, StateEntry, program_inputs
+from tests.fake_process import FakeApiProcess, provider_env, start_fake_api
 
 LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 ARG_FIELDS = ("model_id", "hardware_type_id", "context_length", "billing_interval", "num_workers")
@@ -255,8 +255,7 @@ def run_long_create(
                 stack.destroy()
             return LongCreate(step_seconds * num_steps, seconds, status, not fake.instances())
     finally:
-        fake.process.terminate()
-        fake.process.wait(timeout=10)
+        fake.close()
 
 
 # -- the soak command ---------------------------------------------------------------------
@@ -367,8 +366,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
     finally:
-        fake.process.terminate()
-        fake.process.wait(timeout=10)
+        fake.close()
     if args.long_create:
         waiting.join()
     command = "python -m tests.reliability " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -7,7 +7,6 @@ and as a subprocess against ``python -m provider.fake`` over HTTP.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -23,8 +22,8 @@ from provider.client import Client
 from provider.fake import FakeBackend, ManualClock, mock_api
 from provider.fake.catalog import AVAILABLE_HARDWARE_TYPE_IDS, HARDWARE_TYPES, MODELS
 from provider.models import InstanceArgs
-from tests.conftest import CREDENTIAL_VARIABLES, FakeApiProcess
 from tests.engine import PROJECT_ROOT
+from tests.fake_process import CREDENTIAL_VARIABLES, FakeApiProcess, without_credentials
 
 CLIENT_ID = "demo-client-id"
 SECRET = "demo-client-secret"
@@ -419,8 +418,7 @@ def test_age_of_a_stopped_instance_stops_counting() -> None:
 def run_module(
     fake: FakeApiProcess, *argv: str, credentials: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARIABLES}
-    env["CORTECS_API_BASE_URL"] = fake.api_base_url
+    env = without_credentials(CORTECS_API_BASE_URL=fake.api_base_url)
     if credentials:
         env.update(CORTECS_CLIENT_ID=CLIENT_ID, CORTECS_CLIENT_SECRET=SECRET)
     return subprocess.run(

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FakeApiProcess
 from tests.engine import PROJECT_ROOT
+from tests.fake_process import FakeApiProcess
 
 pytestmark = [
     pytest.mark.cli,

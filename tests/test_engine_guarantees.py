@@ -11,8 +11,8 @@ import grpc
 import pytest
 
 from provider import Client, InstanceArgs
-from tests.conftest import FakeApiProcess, provider_env
 from tests.engine import CheckFailed, Deployment, ProviderProcess
+from tests.fake_process import FakeApiProcess, provider_env
 from tests.test_engine_lifecycle import LLAMA, declare
 
 pytestmark = pytest.mark.engine

@@ -9,8 +9,8 @@ import pytest
 from pulumi.runtime.proto import provider_pb2
 
 from provider import ManagedInstance
-from tests.conftest import FakeApiProcess
 from tests.engine import UNKNOWN, CheckFailed, Deployment, ProviderProcess, program_inputs
+from tests.fake_process import FakeApiProcess
 
 pytestmark = pytest.mark.engine
 

@@ -33,8 +33,8 @@ from provider.langchain import (
     chat_openai_args,
 )
 from provider.models import Instance, InstanceArgs
-from tests.conftest import CREDENTIAL_VARIABLES, FakeApiProcess
 from tests.engine import PROJECT_ROOT
+from tests.fake_process import CREDENTIAL_VARIABLES, FakeApiProcess, without_credentials
 
 LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 API_KEY = "demo-api-key"
@@ -284,8 +284,7 @@ def test_example_batch_through_chat_model(running: Instance, example: ModuleType
 
 
 def test_example_as_a_script_reading_stdin(fake_api: FakeApiProcess, running: Instance) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARIABLES}
-    env["OPENAI_API_KEY"] = API_KEY
+    env = without_credentials(OPENAI_API_KEY=API_KEY)
     outputs = {"chat_openai_args": running.chat_openai_config()}  # a one-instance program
     result = subprocess.run(
         [sys.executable, str(EXAMPLE), "--outputs-file", "-", "--prompt", "hi", "--stream"],

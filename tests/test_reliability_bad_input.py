@@ -16,8 +16,8 @@ import respx
 
 from provider import ApiError, Client
 from provider.errors import MalformedResponseError
-from tests.conftest import FakeApiProcess, provider_env
 from tests.engine import CheckFailed, Deployment, ProviderProcess
+from tests.fake_process import FakeApiProcess, provider_env
 from tests.reliability import LLAMA
 from tests.test_engine_lifecycle import declare
 

@@ -12,8 +12,8 @@ import pytest
 
 from provider import Client, ManagedInstance
 from provider.fake import FakeBackend, FakeServer
-from tests.conftest import FakeApiProcess, provider_env
 from tests.engine import ProviderProcess, program_inputs
+from tests.fake_process import FakeApiProcess, provider_env
 from tests.reliability import LLAMA
 
 RESOURCES = 16

@@ -7,8 +7,8 @@ import pytest
 
 from provider import Client, Instance, InstanceArgs, ServerError
 from provider.fake import FakeBackend, ManualClock, mock_api
-from tests.conftest import FakeApiProcess
 from tests.engine import Deployment, ProviderProcess
+from tests.fake_process import FakeApiProcess
 from tests.reliability import LLAMA, lifecycle_steps, run_fault_lifecycles
 
 pytestmark = pytest.mark.engine

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from provider import ManagedInstance
-from tests.conftest import FakeApiProcess
 from tests.engine import Deployment, ProviderProcess, program_inputs
+from tests.fake_process import FakeApiProcess
 from tests.reliability import LLAMA, disagreements
 
 pytestmark = pytest.mark.engine

@@ -16,8 +16,8 @@ import pytest
 
 from provider import ApiError, Client, InstanceArgs, ManagedInstance
 from provider.fake.tokens import TokenStore
-from tests.conftest import FakeApiProcess, provider_env, start_fake_api
 from tests.engine import Deployment, ProviderProcess, program_inputs
+from tests.fake_process import FakeApiProcess, provider_env, start_fake_api
 from tests.reliability import LLAMA
 
 pytestmark = pytest.mark.engine
@@ -41,8 +41,7 @@ def canary_api() -> Iterator[FakeApiProcess]:
     fake = start_fake_api("--step-seconds", "0.05", "--seed", str(SEED))
     fake.configure(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_key=API_KEY)
     yield fake
-    fake.process.terminate()
-    fake.process.wait(timeout=10)
+    fake.close()
 
 
 def canary_config(fake: FakeApiProcess) -> dict[str, Any]:

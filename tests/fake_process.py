@@ -1,0 +1,109 @@
+"""The fake API as a separate process (``python -m provider.fake``), as tests, the soak runner
+and the benchmarks use it, and the demo credentials it accepts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.engine import PROJECT_ROOT
+
+DEMO_CONFIG = {
+    "cortecs:clientId": "demo-client-id",
+    "cortecs:clientSecret": "demo-client-secret",
+    "cortecs:apiKey": "demo-api-key",
+}
+CREDENTIAL_VARIABLES = (
+    "CORTECS_CLIENT_ID",
+    "CORTECS_CLIENT_SECRET",
+    "CORTECS_API_BASE_URL",
+    "OPENAI_API_KEY",
+)
+
+
+@dataclass
+class FakeApiProcess:
+    """``python -m provider.fake`` in its own process, and its admin endpoints."""
+
+    process: subprocess.Popen[bytes]
+    api_base_url: str
+
+    @property
+    def _admin(self) -> str:
+        return self.api_base_url.removesuffix("/api/v1") + "/_fake"
+
+    def _post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = httpx.post(f"{self._admin}{path}", json=body or {}, timeout=10)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def reset(self) -> None:
+        self._post("/reset")
+
+    def state(self) -> dict[str, Any]:
+        response = httpx.get(f"{self._admin}/state", timeout=10)
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def instances(self) -> list[dict[str, Any]]:
+        return list(self.state()["instances"])
+
+    def faults(self, **body: Any) -> None:
+        self._post("/faults", body)
+
+    def configure(self, **body: Any) -> None:
+        self._post("/config", body)
+
+    def stop_instance(self, instance_id: str) -> None:
+        self._post(f"/instances/{instance_id}/stop")
+
+    def delete_instance(self, instance_id: str) -> None:
+        httpx.delete(f"{self._admin}/instances/{instance_id}", timeout=10).raise_for_status()
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def __enter__(self) -> FakeApiProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def stack_config(self, **extra: Any) -> dict[str, Any]:
+        """The whole config of a dev stack, as the engine passes it: every namespace."""
+        return {
+            **DEMO_CONFIG,
+            "cortecs:apiBaseUrl": self.api_base_url,
+            "cortecs-instances:instances": '{"chat": {"model_id": "org/model"}}',
+            **extra,
+        }
+
+
+def without_credentials(**extra: str) -> dict[str, str]:
+    """This process's environment with no credentials in it, plus ``extra``."""
+    env = {key: value for key, value in os.environ.items() if key not in CREDENTIAL_VARIABLES}
+    env.update(extra)
+    return env
+
+
+def provider_env(journal: Path) -> dict[str, str]:
+    """A provider process environment with no credentials but those the test configures."""
+    return without_credentials(CORTECS_JOURNAL_PATH=str(journal))
+
+
+def start_fake_api(*args: str) -> FakeApiProcess:
+    process = subprocess.Popen(
+        [sys.executable, "-u", "-m", "provider.fake", "--port", "0", *args],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    return FakeApiProcess(process, process.stdout.readline().decode().strip())
