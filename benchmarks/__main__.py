@@ -56,9 +56,9 @@ throughput). `--quick` runs the 5 x 1 s readiness variant only, with fewer repet
    Each sample waits a random phase in [0, 5) s after the start before waiting, so the
    baseline's fixed 5 s grid lands anywhere relative to the finish; ours and the baseline get
    the same phases, on separate instances, concurrently. Status requests are counted by the
-   fake. For 5 x 1 s the request goal is out of reach without a prior: the 5 s poll needs about
-   2 requests only because the whole provisioning fits in about one poll period, while ours
-   has to observe a few step changes to learn a cadence it is not told (see the report).
+   fake. For 5 x 1 s the 5 s poll needs about 2 requests only because the whole provisioning
+   fits in about one poll period; ours learns the cadence from the steps it sees, anchored by
+   what its own start told it (when the request was sent, and the step it answered with).
 2. **Parallel provisioning**: 17 creates (readiness probe on, demo API key) through ONE
    `python -u -m pulumi.dynamic` process: one alone, then 16 in parallel threads; the ratio
    is their wall times. Baseline: the same with `CORTECS_SERVER_THREADS=4`, the SDK's

@@ -45,7 +45,7 @@ from .models import (
     ModelPreview,
     to_model_id,
 )
-from .polling import AdaptivePollPolicy, Observation, PollPolicy
+from .polling import LAUNCHED, AdaptivePollPolicy, Observation, PollPolicy
 
 DEFAULT_API_BASE_URL = "https://cortecs.ai/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -107,6 +107,9 @@ class Client:
         # Starts are serialised so that an instance that appeared during one start can only
         # be that start's (within this process).
         self._start_lock = threading.Lock()
+        # What this client knows about the runs it launched (see _remember_launch), by instance.
+        self._launches: dict[str, tuple[Observation, Observation]] = {}
+        self._launches_lock = threading.Lock()
         self._http = httpx.Client(
             base_url=self._api_base_url,
             timeout=timeout,
@@ -188,6 +191,7 @@ class Client:
         sending again is safe. Until that check has an answer, nothing is sent again.
         """
         with self._start_lock:
+            launched_at = self._clock()  # not before the lock: a queued start is not sent yet
             known = {instance.instance_id for instance in self.list_instances()}
             unresolved = False
 
@@ -222,9 +226,11 @@ class Client:
                         raise
                     return started
 
-            return self._authorized(
+            instance = self._authorized(
                 lambda token: self._with_retries("POST", START_PATH, attempt, token)
             )
+        self._remember_launch(launched_at, instance)
+        return instance
 
     def restart(self, instance_id: str) -> Instance:
         """Send a stopped instance back to pending.
@@ -232,7 +238,8 @@ class Client:
         A retry after a lost answer is refused (the instance no longer is stopped); an instance
         that is then pending or running counts as restarted.
         """
-        return self._mutate(
+        launched_at = self._clock()
+        instance = self._mutate(
             "POST",
             "/instances/restart",
             {"instance_id": instance_id},
@@ -243,9 +250,11 @@ class Client:
                 else None
             ),
         )
+        self._remember_launch(launched_at, instance)
+        return instance
 
     def stop(self, instance_id: str) -> Instance:
-        return self._mutate(
+        stopped = self._mutate(
             "POST",
             "/instances/stop",
             {"instance_id": instance_id},
@@ -256,20 +265,41 @@ class Client:
                 else None
             ),
         )
+        self._forget_launch(instance_id)
+        return stopped
 
     def delete(self, instance_id: str) -> str:
         """Delete a stopped instance; a retry answered 404 after a lost answer counts as done."""
-        return self._mutate(
+        deleted = self._mutate(
             "DELETE",
             f"/instances/{instance_id}",
             None,
             lambda body: str(body["instance_id"]),
             lambda refusal: instance_id if isinstance(refusal, NotFoundError) else None,
         )
+        self._forget_launch(instance_id)
+        return deleted
 
     def _instance_unless(self, instance_id: str, *statuses: str) -> Instance | None:
         instance = self.get_instance(instance_id)
         return None if instance.status in statuses else instance
+
+    def _remember_launch(self, launched_at: float, instance: Instance) -> None:
+        """Keep what starting the instance taught: the run cannot have begun before the request
+        was sent, and it was where the answer says by the time the answer arrived. A wait then
+        knows when the run began, which a wait that merely observes it has to learn (or guess).
+        Kept until a wait sees the run end, or the instance is stopped or deleted."""
+        answer = _observation(instance, self._clock())
+        with self._launches_lock:
+            self._launches[instance.instance_id] = (Observation(launched_at, LAUNCHED), answer)
+
+    def _forget_launch(self, instance_id: str) -> None:
+        with self._launches_lock:
+            self._launches.pop(instance_id, None)
+
+    def _launch_record(self, instance_id: str) -> list[Observation]:
+        with self._launches_lock:
+            return list(self._launches.get(instance_id, ()))
 
     # Waiting
 
@@ -301,21 +331,19 @@ class Client:
     ) -> Instance:
         policy = self._poll_policy()
         deadline = self._clock() + timeout
-        observations: list[Observation] = []
+        observations = self._launch_record(instance_id)
+        first_poll = len(observations)
         while True:
             instance = self.get_instance(instance_id)
             now = self._clock()
-            progress = instance.instance_status.init_progress
-            observation = Observation(
-                time=now,
-                status=instance.status,
-                current_step=progress.current_step if progress else None,
-                num_steps=progress.num_steps if progress else None,
-            )
-            changed = not observations or observations[-1].stage != observation.stage
+            observation = _observation(instance, now)
+            # The first status of a wait is always reported, even if the start answered the same.
+            changed = len(observations) == first_poll or observations[-1].stage != observation.stage
             observations.append(observation)
             if changed and on_progress is not None:
                 on_progress(instance)
+            if instance.status != PENDING:
+                self._forget_launch(instance_id)  # that run is over: running, or stopped
             if instance.status == target:
                 return instance
             if target == RUNNING and instance.status == STOPPED:
@@ -539,6 +567,16 @@ class Client:
 
 def _instance_of(body: Body) -> Instance:
     return Instance.model_validate(body["instance"])
+
+
+def _observation(instance: Instance, time: float) -> Observation:
+    progress = instance.instance_status.init_progress
+    return Observation(
+        time=time,
+        status=instance.status,
+        current_step=progress.current_step if progress else None,
+        num_steps=progress.num_steps if progress else None,
+    )
 
 
 def _token_of(body: Body) -> tuple[Secret, float]:

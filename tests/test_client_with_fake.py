@@ -42,7 +42,9 @@ def test_lifecycle_start_wait_stop_restart_delete(api: FakeBackend, client: Clie
         seen.append((instance.status, step.current_step if step else None))
 
     running = client.wait_until_running(started.instance_id, on_progress=progress)
-    assert [step for status, step in seen if status == "pending"] == [1, 2, 3, 4, 5]
+    # Each step seen is reported once, in order (a 12 s step may pass unseen near the finish).
+    steps = [step for status, step in seen if status == "pending"]
+    assert steps[0] == 1 and steps[-1] == 5 and steps == sorted(set(steps))
     assert seen[-1][0] == "running"
     assert running.base_url and running.instance_status.started_at is not None
     assert running.instance_args.num_workers == 2  # read from worker_statuses in the newer shape
