@@ -333,10 +333,10 @@ class Client:
         deadline = self._clock() + timeout
         observations = self._launch_record(instance_id)
         first_poll = len(observations)
-        while True:
+
+        def poll() -> Instance:
             instance = self.get_instance(instance_id)
-            now = self._clock()
-            observation = _observation(instance, now)
+            observation = _observation(instance, self._clock())
             # The first status of a wait is always reported, even if the start answered the same.
             changed = len(observations) == first_poll or observations[-1].stage != observation.stage
             observations.append(observation)
@@ -344,18 +344,27 @@ class Client:
                 on_progress(instance)
             if instance.status != PENDING:
                 self._forget_launch(instance_id)  # that run is over: running, or stopped
-            if instance.status == target:
-                return instance
             if target == RUNNING and instance.status == STOPPED:
                 raise InstanceStoppedError(
                     f"Instance {instance_id} was stopped while waiting for it to run",
                     method="GET",
                     path=f"/instances/{instance_id}",
                 )
-            remaining = deadline - now
-            if remaining <= 0:
-                raise _wait_timeout(instance, target, timeout)
-            self._sleep(min(policy.next_delay(observations), remaining))
+            return instance
+
+        def timed_out(state: tenacity.RetryCallState) -> Instance:
+            assert state.outcome is not None
+            raise _wait_timeout(state.outcome.result(), target, timeout)
+
+        # Errors of a poll are not polled through: the status call has its own retries.
+        polling = tenacity.Retrying(
+            retry=tenacity.retry_if_result(lambda instance: instance.status != target),
+            wait=lambda _: max(0.0, min(policy.next_delay(observations), deadline - self._clock())),
+            stop=lambda _: self._clock() >= deadline,
+            sleep=self._sleep,
+            retry_error_callback=timed_out,
+        )
+        return polling(poll)
 
     # Requests
 
