@@ -458,11 +458,11 @@ class Client:
         if len(candidates) > 1:
             ids = ", ".join(sorted(c.instance_id for c in candidates))
             raise ApiError(
-                f"POST /instances/start had an unknown outcome and several new instances match "
+                f"POST {START_PATH} had an unknown outcome and several new instances match "
                 f"it ({ids}); another process is starting the same model. Check and delete "
                 "the extra ones",
                 method="POST",
-                path="/instances/start",
+                path=START_PATH,
             )
         return candidates[0] if candidates else None
 
@@ -502,16 +502,11 @@ class Client:
             grant_type="client_credentials",
         )
         try:
-            return self._with_retries(
-                "POST",
-                TOKEN_PATH,
-                lambda _: self._send("POST", TOKEN_PATH, request, None, _token_of),
-                None,
-            )
+            return self._request("POST", TOKEN_PATH, _token_of, json=request, authenticated=False)
         except (InvalidRequestError, AuthenticationError) as exc:
             raise AuthenticationError.from_response(
                 "POST",
-                "/oauth2/token",
+                TOKEN_PATH,
                 exc.status_code or 401,
                 exc.server_message or "",
                 hint=_REFUSED_CREDENTIALS,

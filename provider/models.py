@@ -31,7 +31,7 @@ def to_hf_name(model_id: str) -> str:
 
 
 class _ApiModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class InstanceArgs(_ApiModel):
