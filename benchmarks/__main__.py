@@ -63,14 +63,14 @@ throughput). `--quick` runs the 5 x 1 s readiness variant only, with fewer repet
    `python -u -m pulumi.dynamic` process: one alone, then 16 in parallel threads; the ratio
    is their wall times. Baseline: the same with `CORTECS_SERVER_THREADS=4`, the SDK's
    own cap (four rounds of provisioning).
-3. **Cold start**: `import pulumi` then `import provider` timed inside fresh interpreters
-   (median); `from provider import ManagedInstance` is what a program pays on top; size of
+3. **Cold start**: `import pulumi` then `import pulumi_cortecs` timed inside fresh interpreters
+   (median); `from pulumi_cortecs import ManagedInstance` is what a program pays on top; size of
    the `__provider` string stored per resource; time from spawning the provider process to its
    first Check answered (Configure included) against the SDK server merely listening.
 4. **Preview**: 20 Checks (2 models) through one provider process; catalog and total API calls
    counted by the fake. Baseline: a catalog lookup per resource (fresh client, model detail
    and hardware list each).
-5. **Client**: sequential `get_instance` calls with one `provider.Client`, against plain
+5. **Client**: sequential `get_instance` calls with one `pulumi_cortecs.Client`, against plain
    `requests` fetching a token and opening a connection per call (the upstream client's
    pattern). Tokens and accepted TCP connections are counted by the in-thread fake.
 """

@@ -9,11 +9,10 @@ from __future__ import annotations
 import time
 
 import requests
-
-from provider.client import Client
-from provider.fake import FakeBackend
-from provider.fake.server import FakeServer
-from provider.models import InstanceArgs
+from pulumi_cortecs.api._client import Client
+from pulumi_cortecs.api._models import InstanceArgs
+from pulumi_cortecs.testing.fake import FakeBackend
+from pulumi_cortecs.testing.fake.server import FakeServer
 
 from ._common import Row
 

@@ -8,9 +8,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from provider import ManagedInstance
-from tests.engine import ProviderProcess, program_inputs
-from tests.fake_process import start_fake_api, without_credentials
+from pulumi_cortecs import ManagedInstance
+from pulumi_cortecs.testing.engine import ProviderProcess, program_inputs
+from pulumi_cortecs.testing.processes import start_fake_api, without_credentials
 
 from ._common import PROJECT_ROOT, Row, median
 
@@ -21,9 +21,9 @@ import sys, time
 t0 = time.perf_counter()
 import pulumi
 t1 = time.perf_counter()
-import provider
+import pulumi_cortecs
 t2 = time.perf_counter()
-from provider import ManagedInstance
+from pulumi_cortecs import ManagedInstance
 t3 = time.perf_counter()
 heavy = [m for m in ("langchain", "langchain_openai", "openai") if m in sys.modules]
 print(t1 - t0, t2 - t1, t3 - t2, ",".join(heavy))
@@ -52,7 +52,7 @@ def _imports(repeats: int) -> list[Row]:
     return [
         Row(
             name,
-            "`import provider` after pulumi",
+            "`import pulumi_cortecs` after pulumi",
             ours,
             base,
             "ms",
@@ -62,7 +62,7 @@ def _imports(repeats: int) -> list[Row]:
         ),
         Row(
             name,
-            "then `from provider import ManagedInstance`",
+            "then `from pulumi_cortecs import ManagedInstance`",
             program,
             base,
             "ms",

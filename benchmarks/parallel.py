@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from provider import ManagedInstance
-from tests.engine import ProviderProcess, program_inputs
-from tests.fake_process import FakeApiProcess, start_fake_api, without_credentials
+from pulumi_cortecs import ManagedInstance
+from pulumi_cortecs.testing.engine import ProviderProcess, program_inputs
+from pulumi_cortecs.testing.processes import FakeApiProcess, start_fake_api, without_credentials
 
 from ._common import Row
 

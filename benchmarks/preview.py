@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from provider import ManagedInstance
-from provider.client import Client
-from tests.engine import ProviderProcess, program_inputs
-from tests.fake_process import start_fake_api, without_credentials
+from pulumi_cortecs import ManagedInstance
+from pulumi_cortecs.api._client import Client
+from pulumi_cortecs.testing.engine import ProviderProcess, program_inputs
+from pulumi_cortecs.testing.processes import start_fake_api, without_credentials
 
 from ._common import Row
 

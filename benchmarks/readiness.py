@@ -15,11 +15,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from provider.client import Client
-from provider.fake import FakeBackend
-from provider.fake.server import FakeServer
-from provider.models import InstanceArgs
-from provider.polling import Observation
+from pulumi_cortecs.api._client import Client
+from pulumi_cortecs.api._models import InstanceArgs
+from pulumi_cortecs.api._polling import Observation
+from pulumi_cortecs.testing.fake import FakeBackend
+from pulumi_cortecs.testing.fake.server import FakeServer
 
 from ._common import Row, median
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from provider.langchain import chat_model
+from pulumi_cortecs.langchain import chat_model
 
 ARGS_SUFFIX = "_chat_openai_args"
 DEFAULT_PROMPT = "In one sentence: what is a dedicated LLM instance?"
@@ -95,7 +95,7 @@ def instance_names(outputs: Mapping[str, Any]) -> list[str]:
 
 
 def select_instance(outputs: Mapping[str, Any], instance: str | None = None) -> Mapping[str, Any]:
-    """What :func:`provider.langchain.chat_model` takes for the chosen instance.
+    """What :func:`pulumi_cortecs.langchain.chat_model` takes for the chosen instance.
 
     With ``instance``: ``instances.NAME`` (its outputs, with ``chat_openai_args``), else
     ``NAME_chat_openai_args``. Without: a top-level ``chat_openai_args``, else the only instance.

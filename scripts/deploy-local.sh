@@ -18,7 +18,7 @@ fi
 mkdir -p .pulumi-state
 PORT=8711
 if ! "$VENV/bin/python" -c "import httpx,sys; httpx.get('http://127.0.0.1:$PORT/api/v1/models/').raise_for_status()" 2>/dev/null; then
-  nohup "$VENV/bin/python" -u -m provider.fake --port "$PORT" --step-seconds 2 \
+  nohup "$VENV/bin/python" -u -m pulumi_cortecs.testing.fake --port "$PORT" --step-seconds 2 \
     > .pulumi-state/fake-api.log 2>&1 &
   echo $! > .pulumi-state/fake-api.pid
   for _ in $(seq 50); do grep -q "/api/v1" .pulumi-state/fake-api.log 2>/dev/null && break; sleep 0.1; done

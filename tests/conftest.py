@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.engine import ProviderProcess
-from tests.fake_process import FakeApiProcess, provider_env, start_fake_api
+from pulumi_cortecs.testing.engine import ProviderProcess
+from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env, start_fake_api
 
 
 @pytest.fixture(scope="session")

@@ -30,10 +30,15 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-
-from provider import ManagedInstance
-from tests.engine import CheckFailed, Deployment, ProviderProcess, StateEntry, program_inputs
-from tests.fake_process import FakeApiProcess, provider_env, start_fake_api
+from pulumi_cortecs import ManagedInstance
+from pulumi_cortecs.testing.engine import (
+    CheckFailed,
+    Deployment,
+    ProviderProcess,
+    StateEntry,
+    program_inputs,
+)
+from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env, start_fake_api
 
 LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 ARG_FIELDS = ("model_id", "hardware_type_id", "context_length", "billing_interval", "num_workers")

@@ -1,7 +1,7 @@
-"""The catalog CLI (`python -m provider`): tables, JSON, exit codes and credential messages.
+"""The catalog CLI (`python -m pulumi_cortecs`): tables, JSON, exit codes and credential messages.
 
 In-process against ``mock_api`` (a manual clock makes the instance lifecycle deterministic)
-and as a subprocess against ``python -m provider.fake`` over HTTP.
+and as a subprocess against ``python -m pulumi_cortecs.testing.fake`` over HTTP.
 """
 
 from __future__ import annotations
@@ -16,14 +16,18 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from pulumi_cortecs.cli import _main as cli
+from pulumi_cortecs.api._client import Client
+from pulumi_cortecs.api._models import InstanceArgs
+from pulumi_cortecs.testing.fake import FakeBackend, ManualClock, mock_api
+from pulumi_cortecs.testing.fake.catalog import AVAILABLE_HARDWARE_TYPE_IDS, HARDWARE_TYPES, MODELS
+from pulumi_cortecs.testing.processes import (
+    CREDENTIAL_VARIABLES,
+    FakeApiProcess,
+    without_credentials,
+)
 
-from provider import cli
-from provider.client import Client
-from provider.fake import FakeBackend, ManualClock, mock_api
-from provider.fake.catalog import AVAILABLE_HARDWARE_TYPE_IDS, HARDWARE_TYPES, MODELS
-from provider.models import InstanceArgs
-from tests.engine import PROJECT_ROOT
-from tests.fake_process import CREDENTIAL_VARIABLES, FakeApiProcess, without_credentials
+from tests import PROJECT_ROOT
 
 CLIENT_ID = "demo-client-id"
 SECRET = "demo-client-secret"
@@ -325,7 +329,7 @@ def test_unreachable_api_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert (code, out) == (1, "")
     assert "could not be reached" in err
-    assert err.startswith("python -m provider: error: ")
+    assert err.startswith("python -m pulumi_cortecs: error: ")
 
 
 @pytest.mark.parametrize(
@@ -394,7 +398,7 @@ def test_format_table_aligns_and_right_aligns_numbers() -> None:
 
 def test_age_of_a_stopped_instance_stops_counting() -> None:
     now = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
-    from provider.models import Instance
+    from pulumi_cortecs.api._models import Instance
 
     instance = Instance.model_validate(
         {
@@ -422,7 +426,7 @@ def run_module(
     if credentials:
         env.update(CORTECS_CLIENT_ID=CLIENT_ID, CORTECS_CLIENT_SECRET=SECRET)
     return subprocess.run(
-        [sys.executable, "-m", "provider", *argv],
+        [sys.executable, "-m", "pulumi_cortecs", *argv],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

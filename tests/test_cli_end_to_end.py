@@ -13,9 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pulumi_cortecs.testing.processes import FakeApiProcess
 
-from tests.engine import PROJECT_ROOT
-from tests.fake_process import FakeApiProcess
+from tests import PROJECT_ROOT
 
 pytestmark = [
     pytest.mark.cli,

@@ -11,9 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import respx
-
-from provider.client import Client
-from provider.errors import (
+from pulumi_cortecs._exceptions import (
     ApiConnectionError,
     ApiError,
     AuthenticationError,
@@ -23,7 +21,9 @@ from provider.errors import (
     RateLimitError,
     ServerError,
 )
-from provider.models import InstanceArgs
+from pulumi_cortecs.api._client import Client
+from pulumi_cortecs.api._models import InstanceArgs
+
 from tests._client_helpers import (
     BASE,
     CLIENT_ID,
@@ -436,7 +436,7 @@ def test_connection_error_after_the_retries(
 ) -> None:
     api.get("/models/").mock(side_effect=httpx.ConnectError("connection refused"))
     with (
-        caplog.at_level(logging.INFO, logger="provider.client"),
+        caplog.at_level(logging.INFO, logger="pulumi_cortecs.api"),
         pytest.raises(ApiConnectionError) as caught,
     ):
         client.list_models()

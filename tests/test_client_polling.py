@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from pulumi_cortecs._exceptions import InstanceStoppedError, NotFoundError, WaitTimeoutError
+from pulumi_cortecs.api._client import Client
+from pulumi_cortecs.api._models import Instance, InstanceArgs
+from pulumi_cortecs.api._polling import LAUNCHED, AdaptivePollPolicy, Observation, PollPolicy
 
-from provider.client import Client
-from provider.errors import InstanceStoppedError, NotFoundError, WaitTimeoutError
-from provider.models import Instance, InstanceArgs
-from provider.polling import LAUNCHED, AdaptivePollPolicy, Observation, PollPolicy
 from tests._client_helpers import (
     BASE,
     CLIENT_ID,

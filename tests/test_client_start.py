@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from pulumi_cortecs._exceptions import ApiError, ServerError
+from pulumi_cortecs.api._client import Client
+from pulumi_cortecs.api._models import InstanceArgs
 
-from provider.client import Client
-from provider.errors import ApiError, ServerError
-from provider.models import InstanceArgs
 from tests._client_helpers import (
     BASE,
     CLIENT_ID,
@@ -85,7 +85,7 @@ def test_a_lost_response_is_reconciled_without_a_second_start(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     server = Server(router, [(True, answer)])
-    with caplog.at_level(logging.WARNING, logger="provider.client"):
+    with caplog.at_level(logging.WARNING, logger="pulumi_cortecs.api"):
         instance = client.start(ARGS)
     assert instance.instance_id == "instance-1"
     assert len(server.instances) == 1

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from langchain_openai import ChatOpenAI
-
-from provider import Client, Instance, InstanceArgs, InstanceStoppedError, NotFoundError
-from provider.fake import FakeBackend, FakeServer, ManualClock, mock_api
+from pulumi_cortecs import Client, Instance, InstanceArgs, InstanceStoppedError, NotFoundError
+from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, ManualClock, mock_api
 
 LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import grpc
 import pytest
+from pulumi_cortecs import Client, InstanceArgs
+from pulumi_cortecs.testing.engine import CheckFailed, Deployment, ProviderProcess
+from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env
 
-from provider import Client, InstanceArgs
-from tests.engine import CheckFailed, Deployment, ProviderProcess
-from tests.fake_process import FakeApiProcess, provider_env
 from tests.test_engine_lifecycle import LLAMA, declare
 
 pytestmark = pytest.mark.engine

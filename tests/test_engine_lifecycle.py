@@ -7,10 +7,15 @@ from typing import Any
 
 import pytest
 from pulumi.runtime.proto import provider_pb2
-
-from provider import ManagedInstance
-from tests.engine import UNKNOWN, CheckFailed, Deployment, ProviderProcess, program_inputs
-from tests.fake_process import FakeApiProcess
+from pulumi_cortecs import ManagedInstance
+from pulumi_cortecs.testing.engine import (
+    UNKNOWN,
+    CheckFailed,
+    Deployment,
+    ProviderProcess,
+    program_inputs,
+)
+from pulumi_cortecs.testing.processes import FakeApiProcess
 
 pytestmark = pytest.mark.engine
 

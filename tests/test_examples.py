@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from tests.engine import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 EXAMPLES = PROJECT_ROOT / "examples"
 

@@ -6,9 +6,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
-from provider.fake import FakeBackend, ManualClock, mock_api
-from provider.models import HardwareType, ModelPreview
+from pulumi_cortecs.api._models import HardwareType, ModelPreview
+from pulumi_cortecs.testing.fake import FakeBackend, ManualClock, mock_api
 
 BASE = "https://cortecs.ai/api/v1"
 CREDS = {

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
-from provider.fake import FakeBackend, ManualClock, mock_api
+from pulumi_cortecs.testing.fake import FakeBackend, ManualClock, mock_api
 
 BASE = "https://cortecs.ai/api/v1"
 LLAMA = "meta-llama--Meta-Llama-3.1-8B-Instruct"

@@ -1,4 +1,5 @@
-"""The fake over real HTTP: ``python -m provider.fake`` end to end, admin endpoints, drops."""
+"""The fake over real HTTP: ``python -m pulumi_cortecs.testing.fake`` end to end, admin
+endpoints, drops."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
-from provider.fake import FakeBackend, FakeServer
-from provider.models import Instance
+from pulumi_cortecs.api._models import Instance
+from pulumi_cortecs.testing.fake import FakeBackend, FakeServer
 
 LLAMA = "meta-llama--Meta-Llama-3.1-8B-Instruct"
 CREDS = {"client_id": "demo-client-id", "client_secret": "demo-client-secret"}
@@ -20,9 +20,18 @@ CREDS = {"client_id": "demo-client-id", "client_secret": "demo-client-secret"}
 
 @pytest.fixture(scope="module")
 def cli() -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``python -m provider.fake`` on a free port; yields the process and its API base URL."""
+    """``python -m pulumi_cortecs.testing.fake`` on a free port; yields the process and its API
+    base URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "provider.fake", "--port", "0", "--step-seconds", "0.05"],
+        [
+            sys.executable,
+            "-m",
+            "pulumi_cortecs.testing.fake",
+            "--port",
+            "0",
+            "--step-seconds",
+            "0.05",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -135,7 +144,9 @@ def test_admin_instances_tokens_and_config(http: httpx.Client) -> None:
 
 def test_sigterm_exits_cleanly() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "provider.fake", "--port", "0"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "pulumi_cortecs.testing.fake", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     base_url = process.stdout.readline().strip()
@@ -146,7 +157,9 @@ def test_sigterm_exits_cleanly() -> None:
 
 def test_help_shows_usage() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "provider.fake", "--help"], capture_output=True, text=True
+        [sys.executable, "-m", "pulumi_cortecs.testing.fake", "--help"],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0
     assert "--step-seconds" in result.stdout and "first line" in result.stdout

@@ -10,9 +10,8 @@ import httpx
 import openai
 import pytest
 from langchain_openai import ChatOpenAI
-
-from provider.fake import FakeBackend, FakeServer, ManualClock, mock_api
-from provider.models import Instance
+from pulumi_cortecs.api._models import Instance
+from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, ManualClock, mock_api
 
 BASE = "https://cortecs.ai/api/v1"
 LLAMA = "meta-llama--Meta-Llama-3.1-8B-Instruct"

@@ -1,4 +1,4 @@
-"""``provider.langchain.chat_model`` and ``examples/chat_from_stack.py`` against the fake.
+"""``pulumi_cortecs.langchain.chat_model`` and ``examples/chat_from_stack.py`` against the fake.
 
 The example is run on an outputs file shaped like the GitOps program's exports, so neither
 needs the Pulumi CLI.
@@ -21,20 +21,24 @@ from typing import Any
 
 import pytest
 from langchain_openai import ChatOpenAI
-from pydantic import SecretStr
-
-from provider.client import Client
-from provider.fake import FakeBackend, FakeServer, ManualClock
-from provider.langchain import (
+from pulumi_cortecs.api._client import Client
+from pulumi_cortecs.api._models import Instance, InstanceArgs
+from pulumi_cortecs.langchain import (
     INSTALL_HINT,
     InstanceNotServingError,
     MissingApiKeyError,
     chat_model,
     chat_openai_args,
 )
-from provider.models import Instance, InstanceArgs
-from tests.engine import PROJECT_ROOT
-from tests.fake_process import CREDENTIAL_VARIABLES, FakeApiProcess, without_credentials
+from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, ManualClock
+from pulumi_cortecs.testing.processes import (
+    CREDENTIAL_VARIABLES,
+    FakeApiProcess,
+    without_credentials,
+)
+from pydantic import SecretStr
+
+from tests import PROJECT_ROOT
 
 LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 API_KEY = "demo-api-key"
@@ -168,7 +172,7 @@ def test_missing_langchain_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_importing_provider_does_not_import_langchain() -> None:
     code = (
-        "import sys, provider, provider.langchain, provider.cli\n"
+        "import sys, pulumi_cortecs, pulumi_cortecs.langchain, pulumi_cortecs.cli\n"
         "loaded = sorted(m for m in sys.modules if m.startswith(('langchain', 'openai')))\n"
         "assert not loaded, loaded\n"
     )

@@ -7,12 +7,12 @@ import subprocess
 import sys
 
 import httpx
+import pulumi_cortecs
 import pytest
+from pulumi_cortecs.resource import _server_pool
+from pulumi_cortecs.testing.fake.server import FakeServer
 
-import provider
-from provider import _server_pool
-from provider.fake.server import FakeServer
-from tests.engine import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 HEAVY_MODULES = ("langchain", "langchain_openai", "openai", "httpx", "pydantic", "tenacity")
 
@@ -20,10 +20,10 @@ HEAVY_MODULES = ("langchain", "langchain_openai", "openai", "httpx", "pydantic",
 @pytest.mark.parametrize(
     "statement",
     [
-        "import provider",
+        "import pulumi_cortecs",
         # What a Pulumi program runs: it only names the provider class, the engine's provider
         # process does the API work.
-        "from provider import ManagedInstance, ManagedInstanceArgs, ManagedInstanceProvider",
+        "from pulumi_cortecs import ManagedInstance, ManagedInstanceArgs, ManagedInstanceProvider",
     ],
 )
 def test_a_program_loads_neither_langchain_nor_the_client(statement: str) -> None:
@@ -35,11 +35,11 @@ def test_a_program_loads_neither_langchain_nor_the_client(statement: str) -> Non
 
 
 def test_every_public_name_resolves_lazily() -> None:
-    for name in provider.__all__:
-        assert getattr(provider, name).__name__ == name
-    assert set(provider.__all__) <= set(dir(provider))
+    for name in pulumi_cortecs.__all__:
+        assert getattr(pulumi_cortecs, name).__name__ == name
+    assert set(pulumi_cortecs.__all__) <= set(dir(pulumi_cortecs))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        _ = provider.nope  # type: ignore[attr-defined]
+        _ = pulumi_cortecs.nope  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from pulumi_cortecs import ApiError, Client
+from pulumi_cortecs._exceptions import MalformedResponseError
+from pulumi_cortecs.testing.engine import CheckFailed, Deployment, ProviderProcess
+from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env
 
-from provider import ApiError, Client
-from provider.errors import MalformedResponseError
-from tests.engine import CheckFailed, Deployment, ProviderProcess
-from tests.fake_process import FakeApiProcess, provider_env
 from tests.reliability import LLAMA
 from tests.test_engine_lifecycle import declare
 

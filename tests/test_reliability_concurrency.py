@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi_cortecs import Client, ManagedInstance
+from pulumi_cortecs.testing.engine import ProviderProcess, program_inputs
+from pulumi_cortecs.testing.fake import FakeBackend, FakeServer
+from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env
 
-from provider import Client, ManagedInstance
-from provider.fake import FakeBackend, FakeServer
-from tests.engine import ProviderProcess, program_inputs
-from tests.fake_process import FakeApiProcess, provider_env
 from tests.reliability import LLAMA
 
 RESOURCES = 16

@@ -4,11 +4,11 @@ at 10% and 25%, and each mutating call's answer lost after the server acted on i
 from __future__ import annotations
 
 import pytest
+from pulumi_cortecs import Client, Instance, InstanceArgs, ServerError
+from pulumi_cortecs.testing.engine import Deployment, ProviderProcess
+from pulumi_cortecs.testing.fake import FakeBackend, ManualClock, mock_api
+from pulumi_cortecs.testing.processes import FakeApiProcess
 
-from provider import Client, Instance, InstanceArgs, ServerError
-from provider.fake import FakeBackend, ManualClock, mock_api
-from tests.engine import Deployment, ProviderProcess
-from tests.fake_process import FakeApiProcess
 from tests.reliability import LLAMA, lifecycle_steps, run_fault_lifecycles
 
 pytestmark = pytest.mark.engine

@@ -4,10 +4,10 @@ refresh reports it, the next up repairs it, destroy still succeeds."""
 from __future__ import annotations
 
 import pytest
+from pulumi_cortecs import ManagedInstance
+from pulumi_cortecs.testing.engine import Deployment, ProviderProcess, program_inputs
+from pulumi_cortecs.testing.processes import FakeApiProcess
 
-from provider import ManagedInstance
-from tests.engine import Deployment, ProviderProcess, program_inputs
-from tests.fake_process import FakeApiProcess
 from tests.reliability import LLAMA, disagreements
 
 pytestmark = pytest.mark.engine

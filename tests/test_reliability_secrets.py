@@ -13,11 +13,11 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from pulumi_cortecs import ApiError, Client, InstanceArgs, ManagedInstance
+from pulumi_cortecs.testing.engine import Deployment, ProviderProcess, program_inputs
+from pulumi_cortecs.testing.fake.tokens import TokenStore
+from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env, start_fake_api
 
-from provider import ApiError, Client, InstanceArgs, ManagedInstance
-from provider.fake.tokens import TokenStore
-from tests.engine import Deployment, ProviderProcess, program_inputs
-from tests.fake_process import FakeApiProcess, provider_env, start_fake_api
 from tests.reliability import LLAMA
 
 pytestmark = pytest.mark.engine

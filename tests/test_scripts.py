@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 SCRIPTS = sorted((PROJECT_ROOT / "scripts").glob("*.sh"))
 

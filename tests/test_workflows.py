@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.engine import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
 STACKS = sorted(
@@ -236,5 +236,5 @@ def test_the_local_api_is_started_exactly_for_stacks_that_use_it(workflow: dict[
                 if pattern.search((PROJECT_ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
             }
             assert uses_local == {"dev"}
-            assert "python -u -m provider.fake --port 8711" in script
+            assert "python -u -m pulumi_cortecs.testing.fake --port 8711" in script
     assert checked, "no step starts the local API for the dev stack"

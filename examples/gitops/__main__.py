@@ -6,8 +6,7 @@ inputs of ManagedInstance); the program declares them and exports, per instance,
 """
 
 import pulumi
-
-from provider import ManagedInstance, ManagedInstanceArgs
+from pulumi_cortecs import ManagedInstance, ManagedInstanceArgs
 
 config = pulumi.Config()
 declared: dict[str, dict] = config.require_object("instances")

@@ -6,8 +6,7 @@ Copy this file as the ``__main__.py`` of a Pulumi Python project, add
 """
 
 import pulumi
-
-from provider import ManagedInstance
+from pulumi_cortecs import ManagedInstance
 
 llm = ManagedInstance("llm", model_id="meta-llama/Meta-Llama-3.1-8B-Instruct")
 

@@ -1,15 +1,15 @@
 """Run the fake cortecs.ai instance API as a local HTTP server.
 
 Usage:
-    python -m provider.fake [--host 127.0.0.1] [--port 0] [--step-seconds 1.0] [--num-steps 5]
-                            [--shape newer|older] [--serving-delay 0] [--fault-rate 0]
-                            [--seed 0] [--token-ttl 3600]
+    python -m pulumi_cortecs.testing.fake [--host 127.0.0.1] [--port 0] [--step-seconds 1.0]
+        [--num-steps 5] [--shape newer|older] [--serving-delay 0] [--fault-rate 0] [--seed 0]
+        [--token-ttl 3600]
 
 The first line on stdout is the API base URL (``http://127.0.0.1:PORT/api/v1``), so a script
 can start the fake with ``--port 0`` and read where it listens. The second line gives the demo
 credentials as shell exports:
 
-    CORTECS_API_BASE_URL=$(python -m provider.fake --port 0 | head -n1)   # or read it live
+    CORTECS_API_BASE_URL=$(python -m pulumi_cortecs.testing.fake --port 0 | head -n1)
     export CORTECS_CLIENT_ID=demo-client-id CORTECS_CLIENT_SECRET=demo-client-secret
     export OPENAI_API_KEY=demo-api-key
 
@@ -17,7 +17,7 @@ Instances go through ``--num-steps`` init steps of ``--step-seconds`` each, then
 OpenAI-compatible chat API at their ``base_url``. ``--fault-rate`` injects random faults
 (429/5xx, drops, slow answers, token expiry, lost start responses) reproducibly for ``--seed``.
 Tests steer a running fake through ``/_fake/`` (state, faults, config, reset; see
-provider/fake/admin.py). SIGTERM or SIGINT stops it cleanly.
+pulumi_cortecs/testing/fake/admin.py). SIGTERM or SIGINT stops it cleanly.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ import sys
 import threading
 from types import FrameType
 
-from provider.fake.backend import FakeBackend
-from provider.fake.server import FakeServer
+from pulumi_cortecs.testing.fake.backend import FakeBackend
+from pulumi_cortecs.testing.fake.server import FakeServer
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m provider.fake",
+        prog="python -m pulumi_cortecs.testing.fake",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,9 +1,9 @@
 """Dedicated LLM instances on cortecs.ai: a typed API client and a Pulumi resource.
 
 ``Client`` talks to the API; ``ManagedInstance`` declares an instance in a Pulumi program;
-``provider.fake`` is a local stand-in for the API, for tests and demos.
+``pulumi_cortecs.testing`` is a local stand-in for the API, for tests and demos.
 
-The names below are imported on first use (PEP 562), so ``import provider`` costs next to
+The names below are imported on first use (PEP 562), so ``import pulumi_cortecs`` costs next to
 nothing and a program pays only for what it touches; LangChain is imported only when
 :func:`chat_model` is called.
 """
@@ -14,9 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .client import Client
-    from .dynamic_provider import ManagedInstanceProvider
-    from .errors import (
+    from pulumi_cortecs._exceptions import (
         ApiConnectionError,
         ApiError,
         AuthenticationError,
@@ -30,8 +28,8 @@ if TYPE_CHECKING:
         ServerError,
         WaitTimeoutError,
     )
-    from .langchain import chat_model
-    from .models import (
+    from pulumi_cortecs.api._client import Client
+    from pulumi_cortecs.api._models import (
         HardwareType,
         InitProgress,
         Instance,
@@ -40,13 +38,15 @@ if TYPE_CHECKING:
         ModelPreview,
         PriceInfo,
     )
-    from .readiness import ReadinessProbeError
-    from .resource import ManagedInstance, ManagedInstanceArgs
+    from pulumi_cortecs.langchain import chat_model
+    from pulumi_cortecs.resource._managed_instance import ManagedInstance, ManagedInstanceArgs
+    from pulumi_cortecs.resource._readiness import ReadinessProbeError
+    from pulumi_cortecs.resource.dynamic_provider import ManagedInstanceProvider
 
-# Which submodule defines each public name.
+# Which module defines each public name.
 _SUBMODULES: dict[str, str] = {
-    "Client": "client",
-    "ManagedInstanceProvider": "dynamic_provider",
+    "Client": "api._client",
+    "ManagedInstanceProvider": "resource.dynamic_provider",
     **dict.fromkeys(
         (
             "ApiConnectionError",
@@ -62,7 +62,7 @@ _SUBMODULES: dict[str, str] = {
             "ServerError",
             "WaitTimeoutError",
         ),
-        "errors",
+        "_exceptions",
     ),
     "chat_model": "langchain",
     **dict.fromkeys(
@@ -75,11 +75,11 @@ _SUBMODULES: dict[str, str] = {
             "ModelPreview",
             "PriceInfo",
         ),
-        "models",
+        "api._models",
     ),
-    "ReadinessProbeError": "readiness",
-    "ManagedInstance": "resource",
-    "ManagedInstanceArgs": "resource",
+    "ReadinessProbeError": "resource._readiness",
+    "ManagedInstance": "resource._managed_instance",
+    "ManagedInstanceArgs": "resource._managed_instance",
 }
 
 __all__ = [

@@ -11,9 +11,9 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from .client import Client
-from .errors import NotFoundError
-from .models import HardwareType, InstanceArgs, ModelPreview
+from pulumi_cortecs._exceptions import NotFoundError
+from pulumi_cortecs.api._client import Client
+from pulumi_cortecs.api._models import HardwareType, InstanceArgs, ModelPreview
 
 DEFAULT_CONTEXT_CAP = 32000
 DEFAULT_BILLING_INTERVAL = "per_minute"

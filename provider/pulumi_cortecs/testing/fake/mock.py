@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 import httpx
 import respx
 
-from provider.fake.backend import FakeBackend
-from provider.fake.faults import API_PREFIX
-from provider.fake.wire import FakeRequest, FakeResponse
+from pulumi_cortecs.testing.fake.backend import FakeBackend
+from pulumi_cortecs.testing.fake.faults import API_PREFIX
+from pulumi_cortecs.testing.fake.wire import FakeRequest, FakeResponse
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import httpx
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, wait_exponential
 
-from .errors import ApiError
+from pulumi_cortecs._exceptions import ApiError
 
 PROBE_MESSAGE = "Reply with OK."
 

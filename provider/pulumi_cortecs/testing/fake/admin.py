@@ -9,8 +9,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from provider.fake.backend import FakeBackend
-from provider.fake.wire import FakeRequest, FakeResponse, HttpError, error_response, json_response
+from pulumi_cortecs.testing.fake.backend import FakeBackend
+from pulumi_cortecs.testing.fake.wire import (
+    FakeRequest,
+    FakeResponse,
+    HttpError,
+    error_response,
+    json_response,
+)
 
 ADMIN_PREFIX = "/_fake/"
 _INSTANCE_PATH = re.compile(r"^/_fake/instances/(?P<instance_id>[^/]+)(?P<stop>/stop)?$")

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from .dynamic_provider import ManagedInstanceProvider
+from pulumi_cortecs.resource.dynamic_provider import ManagedInstanceProvider
 
 OUTPUT_PROPERTIES = (
     "instance_id",

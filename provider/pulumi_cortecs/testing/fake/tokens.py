@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from provider.fake.wire import HttpError
+from pulumi_cortecs.testing.fake.wire import HttpError
 
 
 class TokenStore:

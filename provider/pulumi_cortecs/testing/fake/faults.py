@@ -66,7 +66,7 @@ class _Scripted:
 
 
 class Faults:
-    """The fault knobs of a :class:`~provider.fake.FakeBackend` (``backend.faults``).
+    """The fault knobs of a :class:`~pulumi_cortecs.testing.fake.FakeBackend` (``backend.faults``).
 
     ``path`` filters take the path with or without the ``/api/v1`` prefix, e.g.
     ``"/instances/start"``. ``injected`` counts the faults applied, by kind.

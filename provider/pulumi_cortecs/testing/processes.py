@@ -1,5 +1,5 @@
-"""The fake API as a separate process (``python -m provider.fake``), as tests, the soak runner
-and the benchmarks use it, and the demo credentials it accepts."""
+"""The fake API as a separate process (``python -m pulumi_cortecs.testing.fake``), as tests, the
+soak runner and the benchmarks use it, and the demo credentials it accepts."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from tests.engine import PROJECT_ROOT
 
 DEMO_CONFIG = {
     "cortecs:clientId": "demo-client-id",
@@ -29,7 +27,7 @@ CREDENTIAL_VARIABLES = (
 
 @dataclass
 class FakeApiProcess:
-    """``python -m provider.fake`` in its own process, and its admin endpoints."""
+    """``python -m pulumi_cortecs.testing.fake`` in its own process, and its admin endpoints."""
 
     process: subprocess.Popen[bytes]
     api_base_url: str
@@ -101,8 +99,7 @@ def provider_env(journal: Path) -> dict[str, str]:
 
 def start_fake_api(*args: str) -> FakeApiProcess:
     process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "provider.fake", "--port", "0", *args],
-        cwd=PROJECT_ROOT,
+        [sys.executable, "-u", "-m", "pulumi_cortecs.testing.fake", "--port", "0", *args],
         stdout=subprocess.PIPE,
     )
     assert process.stdout is not None

@@ -13,10 +13,10 @@ from types import TracebackType
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
-from provider.fake.admin import ADMIN_PREFIX, handle_admin
-from provider.fake.backend import FakeBackend
-from provider.fake.faults import API_PREFIX
-from provider.fake.wire import FakeRequest, FakeResponse
+from pulumi_cortecs.testing.fake.admin import ADMIN_PREFIX, handle_admin
+from pulumi_cortecs.testing.fake.backend import FakeBackend
+from pulumi_cortecs.testing.fake.faults import API_PREFIX
+from pulumi_cortecs.testing.fake.wire import FakeRequest, FakeResponse
 
 
 class _Handler(BaseHTTPRequestHandler):

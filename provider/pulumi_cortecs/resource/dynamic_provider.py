@@ -24,10 +24,10 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from ._server_pool import widen_server_pool
+from pulumi_cortecs.resource._server_pool import widen_server_pool
 
 if TYPE_CHECKING:
-    from .lifecycle import InstanceLifecycle
+    from pulumi_cortecs.resource._lifecycle import InstanceLifecycle
 
 
 class ManagedInstanceProvider(ResourceProvider):
@@ -36,7 +36,9 @@ class ManagedInstanceProvider(ResourceProvider):
     _lifecycle: InstanceLifecycle
 
     def configure(self, req: ConfigureRequest) -> None:
-        from .lifecycle import InstanceLifecycle  # here, not above: see the module docstring
+        from pulumi_cortecs.resource._lifecycle import (
+            InstanceLifecycle,  # here, not above: see the module docstring
+        )
 
         widen_server_pool()
         self._lifecycle = InstanceLifecycle.from_config(req.config)

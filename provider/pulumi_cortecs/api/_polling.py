@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .models import PENDING
+from pulumi_cortecs.api._models import PENDING
 
 LAUNCHED = "launched"
 """The status of a client's record of its own start or restart request: its ``time`` is the

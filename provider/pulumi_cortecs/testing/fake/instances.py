@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from provider.fake.catalog import INIT_STEP_DESCRIPTIONS, RUNNING_DESCRIPTION
-from provider.models import PENDING, RUNNING, STOPPED
+from pulumi_cortecs.api._models import PENDING, RUNNING, STOPPED
+from pulumi_cortecs.testing.fake.catalog import INIT_STEP_DESCRIPTIONS, RUNNING_DESCRIPTION
 
 ResponseShape = Literal["newer", "older"]
 

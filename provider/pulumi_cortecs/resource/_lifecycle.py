@@ -22,16 +22,24 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from .catalog import Catalog, UnknownModelError, resolve_defaults
-from .client import Client
-from .errors import (
+from pulumi_cortecs._exceptions import (
     ApiConnectionError,
     ApiError,
     MissingCredentialsError,
     NotFoundError,
     ProvisioningError,
 )
-from .inputs import (
+from pulumi_cortecs.api._client import Client
+from pulumi_cortecs.api._models import (
+    PENDING,
+    STOPPED,
+    HardwareType,
+    Instance,
+    InstanceArgs,
+    ModelPreview,
+)
+from pulumi_cortecs.resource._catalog import Catalog, UnknownModelError, resolve_defaults
+from pulumi_cortecs.resource._inputs import (
     REPLACE_PROPERTIES,
     UPDATE_PROPERTIES,
     Failure,
@@ -39,10 +47,9 @@ from .inputs import (
     is_unknown,
     parse_inputs,
 )
-from .journal import StartJournal
-from .models import PENDING, STOPPED, HardwareType, Instance, InstanceArgs, ModelPreview
-from .readiness import wait_until_answering
-from .settings import ConfigSource, ProviderSettings
+from pulumi_cortecs.resource._journal import StartJournal
+from pulumi_cortecs.resource._readiness import wait_until_answering
+from pulumi_cortecs.resource._settings import ConfigSource, ProviderSettings
 
 STOP_TIMEOUT_SECONDS = 600.0
 # A deployment rides out about half a minute of API trouble per call (backoff 0.5 s doubling)
@@ -204,7 +211,7 @@ class InstanceLifecycle:
             model = self._context.catalog.model(model_id)
             hardware_types = self._context.catalog.hardware_types()
         except UnknownModelError as error:
-            return [Failure("model_id", f"{error}; `python -m provider models` lists them")]
+            return [Failure("model_id", f"{error}; `python -m pulumi_cortecs models` lists them")]
         except ApiError as error:
             return [Failure("model_id", f"could not be checked against the catalog: {error}")]
 

@@ -1,4 +1,5 @@
-"""``python -m provider``: the catalog (models, hardware) and your instances, as tables or JSON.
+"""``python -m pulumi_cortecs``: the catalog (models, hardware) and your instances, as tables or
+JSON.
 
 ``models`` and ``hardware`` read the public catalog and need no credentials; ``instances`` needs
 ``CORTECS_CLIENT_ID`` and ``CORTECS_CLIENT_SECRET``. Errors go to stderr and never show a secret.
@@ -15,16 +16,21 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, NoReturn, TextIO
 
-from .client import Client
-from .errors import ApiError, AuthenticationError, MissingCredentialsError, NotFoundError
-from .models import HardwareType, Instance, ModelPreview
+from pulumi_cortecs._exceptions import (
+    ApiError,
+    AuthenticationError,
+    MissingCredentialsError,
+    NotFoundError,
+)
+from pulumi_cortecs.api._client import Client
+from pulumi_cortecs.api._models import HardwareType, Instance, ModelPreview
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
 EXIT_USAGE = 2
 EXIT_CREDENTIALS = 3
 
-PROG = "python -m provider"
+PROG = "python -m pulumi_cortecs"
 EPILOG = """\
 environment:
   CORTECS_CLIENT_ID, CORTECS_CLIENT_SECRET

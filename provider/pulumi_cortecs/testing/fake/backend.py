@@ -1,10 +1,11 @@
 """The fake API's state and rules, independent of how requests reach it.
 
-Transports (:mod:`provider.fake.mock` in-process, :mod:`provider.fake.server` over HTTP) turn
-their requests into :class:`FakeRequest` and deliver the :class:`FakeResponse`. Everything
-here runs under one lock, because the HTTP server is threaded and a Pulumi provider calls
-from several threads. Time comes only from the injected clock, so a :class:`ManualClock`
-makes lifecycles deterministic.
+Transports (:mod:`~pulumi_cortecs.testing.fake.mock` in-process,
+:mod:`~pulumi_cortecs.testing.fake.server` over HTTP) turn their requests into
+:class:`FakeRequest` and deliver the :class:`FakeResponse`. Everything here runs under one
+lock, because the HTTP server is threaded and a Pulumi provider calls from several threads.
+Time comes only from the injected clock, so a :class:`ManualClock` makes lifecycles
+deterministic.
 """
 
 from __future__ import annotations
@@ -18,15 +19,21 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Literal
 
-from provider.fake.catalog import AVAILABLE_HARDWARE_TYPE_IDS, HARDWARE_TYPES, MODELS
-from provider.fake.clock import ManualClock
-from provider.fake.faults import API_PREFIX, Faults, api_path
-from provider.fake.instances import FakeInstance, ResponseShape
-from provider.fake.serving import ServingContext, serve
-from provider.fake.start_args import MODELS_BY_ID, resolve_start_args
-from provider.fake.tokens import TokenStore
-from provider.fake.wire import FakeRequest, FakeResponse, HttpError, error_response, json_response
-from provider.models import STOPPED
+from pulumi_cortecs.api._models import STOPPED
+from pulumi_cortecs.testing.fake.catalog import AVAILABLE_HARDWARE_TYPE_IDS, HARDWARE_TYPES, MODELS
+from pulumi_cortecs.testing.fake.clock import ManualClock
+from pulumi_cortecs.testing.fake.faults import API_PREFIX, Faults, api_path
+from pulumi_cortecs.testing.fake.instances import FakeInstance, ResponseShape
+from pulumi_cortecs.testing.fake.serving import ServingContext, serve
+from pulumi_cortecs.testing.fake.start_args import MODELS_BY_ID, resolve_start_args
+from pulumi_cortecs.testing.fake.tokens import TokenStore
+from pulumi_cortecs.testing.fake.wire import (
+    FakeRequest,
+    FakeResponse,
+    HttpError,
+    error_response,
+    json_response,
+)
 
 _SERVE_PATH = re.compile(r"^/serve/(?P<instance_id>[^/]+)/v1(?P<route>/.*)?$")
 

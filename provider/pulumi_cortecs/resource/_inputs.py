@@ -14,7 +14,13 @@ from typing import Any
 
 from pulumi.output import Unknown
 
-from .models import BILLING_INTERVALS, MAX_WORKERS, MIN_WORKERS, InstanceArgs, to_model_id
+from pulumi_cortecs.api._models import (
+    BILLING_INTERVALS,
+    MAX_WORKERS,
+    MIN_WORKERS,
+    InstanceArgs,
+    to_model_id,
+)
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """The engine's stand-in on the wire for a value not known until apply (a computed input)."""

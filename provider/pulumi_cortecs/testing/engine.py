@@ -25,7 +25,6 @@ import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TYPE_TOKEN = "pulumi-python:dynamic/cortecs:ManagedInstance"
 UNKNOWN = rpc.UNKNOWN
 
@@ -35,21 +34,21 @@ def program_inputs(build: Callable[[], Iterable[pulumi.Resource]]) -> dict[str, 
     captured: dict[str, dict[str, Any]] = {}
 
     class Capture(pulumi.runtime.Mocks):
-        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
             # The engine strips secret markers before a provider that does not accept secrets.
             captured[args.name] = {k: rpc.unwrap_rpc_secret(v) for k, v in args.inputs.items()}
             return f"{args.name}-id", dict(args.inputs)
 
-        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
             return {}, []
 
     pulumi.runtime.set_mocks(Capture(), project="cortecs-instances", stack="test", preview=False)
 
-    @pulumi.runtime.test
     def declare() -> pulumi.Output[Any]:
         return pulumi.Output.all(*[resource.urn for resource in build()])
 
-    declare()
+    # pulumi.runtime.test runs the program to completion on the mocks.
+    pulumi.runtime.test(declare)()  # type: ignore[no-untyped-call]
     return captured
 
 
@@ -70,6 +69,8 @@ class ProviderProcess:
     """One ``python -u -m pulumi.dynamic`` server and a gRPC stub talking to it."""
 
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # The engine starts the provider in the project directory; a stack's files live there.
+    cwd: Path = field(default_factory=Path.cwd)
     process: subprocess.Popen[bytes] = field(init=False)
     stub: provider_pb2_grpc.ResourceProviderStub = field(init=False)
     stderr_lines: list[str] = field(default_factory=list, init=False)
@@ -77,7 +78,7 @@ class ProviderProcess:
     def __post_init__(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.dynamic"],
-            cwd=PROJECT_ROOT,
+            cwd=self.cwd,
             env={**self.env, "PULUMI_PROJECT": "cortecs-instances"},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

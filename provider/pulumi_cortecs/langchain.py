@@ -2,7 +2,7 @@
 
 ``langchain-openai`` is an optional dependency
 (``pip install 'pulumi-cortecs-instances[langchain]'``): it is imported only when
-:func:`chat_model` is called, so importing :mod:`provider` never needs it.
+:func:`chat_model` is called, so importing :mod:`pulumi_cortecs` never needs it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .models import Instance
+from pulumi_cortecs.api._models import Instance
 
 if TYPE_CHECKING:
     from langchain_openai import ChatOpenAI

@@ -20,9 +20,7 @@ import httpx
 import pydantic
 import tenacity
 
-from . import _retry
-from ._auth import Redactor, Secret, SecretBody, TokenCache
-from .errors import (
+from pulumi_cortecs._exceptions import (
     ApiConnectionError,
     ApiError,
     AuthenticationError,
@@ -35,7 +33,9 @@ from .errors import (
     ServerError,
     WaitTimeoutError,
 )
-from .models import (
+from pulumi_cortecs.api import _retry
+from pulumi_cortecs.api._auth import Redactor, Secret, SecretBody, TokenCache
+from pulumi_cortecs.api._models import (
     PENDING,
     RUNNING,
     STOPPED,
@@ -45,12 +45,12 @@ from .models import (
     ModelPreview,
     to_model_id,
 )
-from .polling import LAUNCHED, AdaptivePollPolicy, Observation, PollPolicy
+from pulumi_cortecs.api._polling import LAUNCHED, AdaptivePollPolicy, Observation, PollPolicy
 
 DEFAULT_API_BASE_URL = "https://cortecs.ai/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
-logger = logging.getLogger("provider.client")
+logger = logging.getLogger("pulumi_cortecs.api")
 
 T = TypeVar("T")
 Body = dict[str, Any]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from provider.fake.catalog import MODELS
-from provider.fake.wire import HttpError
-from provider.models import BILLING_INTERVALS, MAX_WORKERS, MIN_WORKERS
+from pulumi_cortecs.api._models import BILLING_INTERVALS, MAX_WORKERS, MIN_WORKERS
+from pulumi_cortecs.testing.fake.catalog import MODELS
+from pulumi_cortecs.testing.fake.wire import HttpError
 
 # The API never picks a context length above this by default, even on hardware allowing more.
 DEFAULT_MAX_CONTEXT_LENGTH = 32000

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import tenacity
 
-from .errors import ApiError, MalformedResponseError
+from pulumi_cortecs._exceptions import ApiError, MalformedResponseError
 
 # 500 is retried too: every retried call is safe to repeat, and the contract says 5xx happen.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})

@@ -1,0 +1,1 @@
+"""ManagedInstance, the Pulumi resource, and the provider behind it."""
