@@ -1,5 +1,15 @@
-"""The test suite; ``PROJECT_ROOT`` is the checkout it tests."""
+"""The test suite, and the constants its modules share."""
 
 from pathlib import Path
 
+from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BASE = "https://cortecs.ai/api/v1"
+"""The default API base URL, which the in-process fake (``cortecs_mock``) serves."""
+LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
+"""A model of the fake's catalog as users name it (its Hugging Face name)..."""
+LLAMA_ID = "meta-llama--Meta-Llama-3.1-8B-Instruct"
+"""... and as the API names it."""
+CREDENTIALS = {"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}
+"""The body of a token request the fake accepts."""

@@ -1,4 +1,4 @@
-"""Shared pieces for the client tests: a manual clock and API payloads."""
+"""Shared pieces for the client tests: API payloads and the credentials they use."""
 
 from __future__ import annotations
 
@@ -6,25 +6,9 @@ from typing import Any
 
 import httpx
 
-BASE = "https://cortecs.ai/api/v1"
-CLIENT_ID = "demo-client-id"
+from tests import LLAMA_ID
+
 SECRET = "canary-secret-9f8e7d"
-MODEL = "meta-llama--Meta-Llama-3.1-8B-Instruct"
-
-
-class Clock:
-    """A clock that only moves when the client sleeps; it records every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def token_response(token: str = "tok-1", expires_in: int = 3600) -> httpx.Response:
@@ -39,7 +23,7 @@ def instance_json(
     status: str = "pending",
     step: int | None = 1,
     shape: str = "newer",
-    model_id: str = MODEL,
+    model_id: str = LLAMA_ID,
     **args: Any,
 ) -> dict[str, Any]:
     progress = (

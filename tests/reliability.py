@@ -40,7 +40,8 @@ from pulumi_cortecs.testing.engine import (
 )
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env, start_fake_api
 
-LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
+from tests import LLAMA
+
 ARG_FIELDS = ("model_id", "hardware_type_id", "context_length", "billing_interval", "num_workers")
 ALL_FAULT_KINDS = ("429", "500", "502", "503", "drop", "slow", "token_expiry", "lost_start")
 

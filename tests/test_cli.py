@@ -16,9 +16,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from pulumi_cortecs.cli import _main as cli
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._models import InstanceArgs
+from pulumi_cortecs.cli import _main as cli
 from pulumi_cortecs.testing.fake import FakeBackend, ManualClock, mock_api
 from pulumi_cortecs.testing.fake.catalog import AVAILABLE_HARDWARE_TYPE_IDS, HARDWARE_TYPES, MODELS
 from pulumi_cortecs.testing.processes import (
@@ -27,12 +27,11 @@ from pulumi_cortecs.testing.processes import (
     without_credentials,
 )
 
-from tests import PROJECT_ROOT
+from tests import LLAMA_ID, PROJECT_ROOT
 
 CLIENT_ID = "demo-client-id"
 SECRET = "demo-client-secret"
 CANARY = "canary-secret-5b1d0c"
-LLAMA = "meta-llama--Meta-Llama-3.1-8B-Instruct"
 QWEN = "Qwen--Qwen2.5-72B-Instruct"
 
 
@@ -43,13 +42,13 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
+def cortecs_clock() -> ManualClock:
     return ManualClock(start=time.time())
 
 
 @pytest.fixture
-def backend(clock: ManualClock) -> Iterator[FakeBackend]:
-    with mock_api(clock=clock, step_seconds=10.0) as fake:
+def backend(cortecs_clock: ManualClock) -> Iterator[FakeBackend]:
+    with mock_api(clock=cortecs_clock, step_seconds=10.0) as fake:
         yield fake
 
 
@@ -193,16 +192,16 @@ def test_catalog_needs_no_credentials(capsys: pytest.CaptureFixture[str]) -> Non
 
 @pytest.mark.usefixtures("backend", "credentials")
 def test_instances_show_progress_age_and_base_url(
-    capsys: pytest.CaptureFixture[str], clock: ManualClock
+    capsys: pytest.CaptureFixture[str], cortecs_clock: ManualClock
 ) -> None:
-    running = start(LLAMA)
-    clock.advance(10 * 5 + 1)  # five init steps of 10 s: running
-    clock.advance(3 * 3600 + 5 * 60)
+    running = start(LLAMA_ID)
+    cortecs_clock.advance(10 * 5 + 1)  # five init steps of 10 s: running
+    cortecs_clock.advance(3 * 3600 + 5 * 60)
     pending = start(QWEN)
-    clock.advance(25)  # in step 3
+    cortecs_clock.advance(25)  # in step 3
 
     def fake_now() -> datetime:
-        return datetime.fromtimestamp(clock(), timezone.utc)
+        return datetime.fromtimestamp(cortecs_clock(), timezone.utc)
 
     code, out, err = run(capsys, "instances", now=fake_now)
     assert (code, err) == (0, "")
@@ -253,10 +252,12 @@ def test_instances_show_progress_age_and_base_url(
 
 
 @pytest.mark.usefixtures("backend", "credentials")
-def test_instances_by_id_and_status(capsys: pytest.CaptureFixture[str], clock: ManualClock) -> None:
-    first = start(LLAMA)
-    clock.advance(60)
-    second = start(LLAMA)
+def test_instances_by_id_and_status(
+    capsys: pytest.CaptureFixture[str], cortecs_clock: ManualClock
+) -> None:
+    first = start(LLAMA_ID)
+    cortecs_clock.advance(60)
+    second = start(LLAMA_ID)
 
     code, out, _ = run(capsys, "instances", second, "--json")
     assert code == 0
@@ -403,7 +404,7 @@ def test_age_of_a_stopped_instance_stops_counting() -> None:
     instance = Instance.model_validate(
         {
             "instance_id": "instance-1",
-            "instance_args": {"model_id": LLAMA},
+            "instance_args": {"model_id": LLAMA_ID},
             "instance_status": {
                 "status": "stopped",
                 "started_at": (now - timedelta(hours=5)).isoformat(),
@@ -437,32 +438,32 @@ def run_module(
 
 
 @pytest.mark.parametrize("command", ["models", "hardware"])
-def test_module_catalog_commands(fake_api: FakeApiProcess, command: str) -> None:
-    table = run_module(fake_api, command)
+def test_module_catalog_commands(cortecs_api: FakeApiProcess, command: str) -> None:
+    table = run_module(cortecs_api, command)
     assert (table.returncode, table.stderr) == (0, "")
     assert "NVIDIA_L4_1" in table.stdout
-    as_json = run_module(fake_api, command, "--json")
+    as_json = run_module(cortecs_api, command, "--json")
     assert as_json.returncode == 0
     assert json.loads(as_json.stdout)
 
 
-def test_module_instances(fake_api: FakeApiProcess) -> None:
-    with Client(CLIENT_ID, SECRET, fake_api.api_base_url) as client:
-        instance = client.start(InstanceArgs(model_id=LLAMA))
+def test_module_instances(cortecs_api: FakeApiProcess) -> None:
+    with Client(CLIENT_ID, SECRET, cortecs_api.api_base_url) as client:
+        instance = client.start(InstanceArgs(model_id=LLAMA_ID))
         client.wait_until_running(instance.instance_id, timeout=30)
 
-    table = run_module(fake_api, "instances", credentials=True)
+    table = run_module(cortecs_api, "instances", credentials=True)
     assert (table.returncode, table.stderr) == (0, "")
     assert instance.instance_id in table.stdout
     assert "5/5 Running" in table.stdout
-    as_json = run_module(fake_api, "instances", "--json", credentials=True)
+    as_json = run_module(cortecs_api, "instances", "--json", credentials=True)
     (row,) = json.loads(as_json.stdout)["instances"]
-    assert row["base_url"].startswith(fake_api.api_base_url.removesuffix("/api/v1"))
+    assert row["base_url"].startswith(cortecs_api.api_base_url.removesuffix("/api/v1"))
 
-    missing = run_module(fake_api, "instances")
+    missing = run_module(cortecs_api, "instances")
     assert missing.returncode == 3
     assert missing.stdout == ""
     assert "CORTECS_CLIENT_ID" in missing.stderr and "CORTECS_CLIENT_SECRET" in missing.stderr
 
-    usage = run_module(fake_api, "nope")
+    usage = run_module(cortecs_api, "nope")
     assert usage.returncode == 2

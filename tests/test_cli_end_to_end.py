@@ -45,7 +45,7 @@ def pulumi(project: Path, *args: str) -> str:
     return done.stdout
 
 
-def test_up_then_destroy_the_dev_stack(tmp_path: Path, fake_api: FakeApiProcess) -> None:
+def test_up_then_destroy_the_dev_stack(tmp_path: Path, cortecs_api: FakeApiProcess) -> None:
     project = tmp_path / "project"
     project.mkdir()
     for name in ("Pulumi.yaml", "stacks", "examples"):
@@ -58,14 +58,16 @@ def test_up_then_destroy_the_dev_stack(tmp_path: Path, fake_api: FakeApiProcess)
     (project / ".pulumi-state").mkdir()
 
     pulumi(project, "stack", "select", "dev", "--create")
-    pulumi(project, "config", "set", "cortecs:apiBaseUrl", fake_api.api_base_url, "--stack", "dev")
+    pulumi(
+        project, "config", "set", "cortecs:apiBaseUrl", cortecs_api.api_base_url, "--stack", "dev"
+    )
     pulumi(project, "up", "--yes", "--stack", "dev")
     outputs = json.loads(pulumi(project, "stack", "output", "--json", "--stack", "dev"))
     assert outputs["chat_chat_openai_args"]["model_name"] == "meta-llama/Meta-Llama-3.1-8B-Instruct"
-    assert len(fake_api.instances()) == 2
+    assert len(cortecs_api.instances()) == 2
 
     preview = pulumi(project, "preview", "--diff", "--stack", "dev")
     assert "2 unchanged" in preview
 
     pulumi(project, "destroy", "--yes", "--stack", "dev")
-    assert fake_api.instances() == []
+    assert cortecs_api.instances() == []

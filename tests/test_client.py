@@ -23,13 +23,11 @@ from pulumi_cortecs._exceptions import (
 )
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._models import InstanceArgs
+from pulumi_cortecs.testing import DEMO_CLIENT_ID, ManualClock
 
+from tests import BASE, LLAMA_ID
 from tests._client_helpers import (
-    BASE,
-    CLIENT_ID,
-    MODEL,
     SECRET,
-    Clock,
     instance_json,
     token_response,
 )
@@ -40,7 +38,7 @@ HARDWARE = {
     "hardware_info": {"gpu": "L4", "gpu_count": 1},
 }
 PREVIEW = {
-    "model_id": MODEL,
+    "model_id": LLAMA_ID,
     "hf_name": "meta-llama/Meta-Llama-3.1-8B-Instruct",
     "screen_name": "Llama 3.1 8B",
     "creator": {"name": "Meta"},
@@ -51,11 +49,6 @@ PREVIEW = {
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
         router.post("/oauth2/token", name="token").mock(return_value=token_response())
@@ -63,10 +56,10 @@ def api() -> Iterator[respx.MockRouter]:
 
 
 @pytest.fixture
-def client(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
+def client(cortecs_clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
     for name in ("CORTECS_CLIENT_ID", "CORTECS_CLIENT_SECRET", "CORTECS_API_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
-    with Client(CLIENT_ID, SECRET, sleep=clock.sleep, clock=clock) as client:
+    with Client(DEMO_CLIENT_ID, SECRET, sleep=cortecs_clock.sleep, clock=cortecs_clock) as client:
         yield client
 
 
@@ -119,7 +112,7 @@ def test_catalog(api: respx.MockRouter, client: Client) -> None:
         "recommended_config": "NVIDIA_L4_1",
         "hardware_configs": {"NVIDIA_L4_1": {"params": {"max_context_length": 16000}}},
     }
-    model_route = api.get(f"/models/{MODEL}").mock(
+    model_route = api.get(f"/models/{LLAMA_ID}").mock(
         return_value=httpx.Response(200, json={"model": detail})
     )
     api.get("/hardware-types/").mock(
@@ -130,7 +123,7 @@ def test_catalog(api: respx.MockRouter, client: Client) -> None:
     )
 
     [preview] = client.list_models()
-    assert preview.model_id == MODEL and preview.creator and preview.creator.name == "Meta"
+    assert preview.model_id == LLAMA_ID and preview.creator and preview.creator.name == "Meta"
     model = client.get_model("meta-llama/Meta-Llama-3.1-8B-Instruct")
     assert model.max_context_lengths == {"NVIDIA_L4_1": 16000}
     assert model.recommended_config == "NVIDIA_L4_1"
@@ -173,7 +166,7 @@ def test_instance_endpoints(api: respx.MockRouter, client: Client, shape: str) -
     )
     assert started.status == "pending"
     assert start.calls.last.request.read() == (
-        b'{"model_id":"' + MODEL.encode() + b'","num_workers":2}'
+        b'{"model_id":"' + LLAMA_ID.encode() + b'","num_workers":2}'
     )
     assert client.stop("instance-1").status == "stopped"
     assert stop.calls.last.request.read() == b'{"instance_id":"instance-1"}'
@@ -189,15 +182,15 @@ def test_instance_endpoints(api: respx.MockRouter, client: Client, shape: str) -
 
 
 def test_token_is_cached_and_refreshed_before_expiry(
-    api: respx.MockRouter, client: Client, clock: Clock
+    api: respx.MockRouter, client: Client, cortecs_clock: ManualClock
 ) -> None:
     api["token"].side_effect = [token_response("tok-1", 600), token_response("tok-2", 600)]
     route = api.get("/instances/").mock(return_value=httpx.Response(200, json={"instances": []}))
     client.list_instances()
-    clock.now += 500  # inside the lifetime, outside nothing
+    cortecs_clock.advance(500)  # inside the lifetime, outside nothing
     client.list_instances()
     assert api["token"].call_count == 1
-    clock.now += 50  # within the last tenth of the lifetime: renewed early
+    cortecs_clock.advance(50)  # within the last tenth of the lifetime: renewed early
     client.list_instances()
     assert api["token"].call_count == 2
     assert route.calls.last.request.headers["authorization"] == "Bearer tok-2"
@@ -280,7 +273,11 @@ def test_sixteen_threads_share_one_token_fetch(api: respx.MockRouter, client: Cl
     ],
 )
 def test_client_errors_are_typed_and_not_retried(
-    api: respx.MockRouter, client: Client, clock: Clock, status: int, error_type: type[ApiError]
+    api: respx.MockRouter,
+    client: Client,
+    cortecs_clock: ManualClock,
+    status: int,
+    error_type: type[ApiError],
 ) -> None:
     route = api.get("/instances/instance-9").mock(
         return_value=httpx.Response(status, json={"detail": "Instance instance-9 not found"})
@@ -293,7 +290,7 @@ def test_client_errors_are_typed_and_not_retried(
     )
     assert (error.method, error.path, error.status_code) == ("GET", "/instances/instance-9", status)
     assert error.server_message == "Instance instance-9 not found"
-    assert route.call_count == 1 and clock.sleeps == []
+    assert route.call_count == 1 and cortecs_clock.sleeps == []
 
 
 def test_fastapi_validation_detail_is_readable(api: respx.MockRouter, client: Client) -> None:
@@ -304,7 +301,7 @@ def test_fastapi_validation_detail_is_readable(api: respx.MockRouter, client: Cl
     api.post("/instances/start").mock(return_value=httpx.Response(422, json={"detail": detail}))
     api.get("/instances/").mock(return_value=httpx.Response(200, json={"instances": []}))
     with pytest.raises(InvalidRequestError) as caught:
-        client.start(InstanceArgs(model_id=MODEL, context_length=99999))
+        client.start(InstanceArgs(model_id=LLAMA_ID, context_length=99999))
     assert caught.value.server_message == (
         "context_length: must be at most 16000; billing_interval: unknown interval"
     )
@@ -356,7 +353,9 @@ def test_refused_credentials_message_hides_the_secret(
 # Retries
 
 
-def test_retry_after_is_honoured(api: respx.MockRouter, client: Client, clock: Clock) -> None:
+def test_retry_after_is_honoured(
+    api: respx.MockRouter, client: Client, cortecs_clock: ManualClock
+) -> None:
     route = api.get("/instances/").mock(
         side_effect=[
             httpx.Response(429, headers={"Retry-After": "2"}, json={"detail": "Slow down"}),
@@ -366,36 +365,49 @@ def test_retry_after_is_honoured(api: respx.MockRouter, client: Client, clock: C
     )
     assert client.list_instances() == []
     assert route.call_count == 3
-    assert clock.sleeps[0] == 2.0
-    assert 1.0 <= clock.sleeps[1] <= 1.1  # the second backoff step, plus at most 10% jitter
+    assert cortecs_clock.sleeps[0] == 2.0
+    assert 1.0 <= cortecs_clock.sleeps[1] <= 1.1  # the second backoff step, plus at most 10% jitter
 
 
-def test_retry_after_is_capped(api: respx.MockRouter, clock: Clock) -> None:
+def test_retry_after_is_capped(api: respx.MockRouter, cortecs_clock: ManualClock) -> None:
     api.get("/models/").mock(
         side_effect=[
             httpx.Response(429, headers={"Retry-After": "3600"}),
             httpx.Response(200, json={"models": []}),
         ]
     )
-    with Client(CLIENT_ID, SECRET, max_backoff=7.0, sleep=clock.sleep, clock=clock) as client:
+    with Client(
+        DEMO_CLIENT_ID,
+        SECRET,
+        max_backoff=7.0,
+        sleep=cortecs_clock.sleep,
+        clock=cortecs_clock,
+    ) as client:
         assert client.list_models() == []
-    assert clock.sleeps == [7.0]
+    assert cortecs_clock.sleeps == [7.0]
 
 
-def test_backoff_grows_and_is_capped_then_gives_up(api: respx.MockRouter, clock: Clock) -> None:
+def test_backoff_grows_and_is_capped_then_gives_up(
+    api: respx.MockRouter, cortecs_clock: ManualClock
+) -> None:
     route = api.get("/models/").mock(
         return_value=httpx.Response(502, json={"detail": "Bad gateway"})
     )
     with (
         Client(
-            CLIENT_ID, SECRET, max_attempts=6, max_backoff=3.0, sleep=clock.sleep, clock=clock
+            DEMO_CLIENT_ID,
+            SECRET,
+            max_attempts=6,
+            max_backoff=3.0,
+            sleep=cortecs_clock.sleep,
+            clock=cortecs_clock,
         ) as client,
         pytest.raises(ServerError, match=r"GET /models/ failed with HTTP 502: Bad gateway"),
     ):
         client.list_models()
     assert route.call_count == 6
-    assert clock.sleeps == pytest.approx([0.5, 1.0, 2.0, 3.0, 3.0], rel=0.1)
-    assert max(clock.sleeps) <= 3.0
+    assert cortecs_clock.sleeps == pytest.approx([0.5, 1.0, 2.0, 3.0, 3.0], rel=0.1)
+    assert max(cortecs_clock.sleeps) <= 3.0
 
 
 def test_rate_limit_error_after_the_retries(api: respx.MockRouter, client: Client) -> None:

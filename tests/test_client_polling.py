@@ -14,13 +14,11 @@ from pulumi_cortecs._exceptions import InstanceStoppedError, NotFoundError, Wait
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._models import Instance, InstanceArgs
 from pulumi_cortecs.api._polling import LAUNCHED, AdaptivePollPolicy, Observation, PollPolicy
+from pulumi_cortecs.testing import DEMO_CLIENT_ID, ManualClock
 
+from tests import BASE, LLAMA_ID
 from tests._client_helpers import (
-    BASE,
-    CLIENT_ID,
-    MODEL,
     SECRET,
-    Clock,
     instance_json,
     token_response,
 )
@@ -175,11 +173,11 @@ class Provisioning:
     def __init__(
         self,
         router: respx.MockRouter,
-        clock: Clock,
+        cortecs_clock: ManualClock,
         shape: str = "newer",
         step_seconds: float = 12.0,
     ) -> None:
-        self.clock = clock
+        self.clock = cortecs_clock
         self.shape = shape
         self.step_seconds = step_seconds
         self.launched_at = 0.0
@@ -191,14 +189,14 @@ class Provisioning:
         return self.launched_at + 5 * self.step_seconds
 
     def launch(self, request: httpx.Request) -> httpx.Response:
-        self.launched_at, self.stopped_at = self.clock.now, None
+        self.launched_at, self.stopped_at = self.clock(), None
         return self.respond(request)
 
     def respond(self, request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"instance": self.state()})
 
     def state(self) -> dict[str, Any]:
-        now = self.clock.now
+        now = self.clock()
         if self.stopped_at is not None and now >= self.stopped_at:
             return instance_json(status="stopped", step=None, shape=self.shape)
         if now >= self.running_since:
@@ -231,11 +229,6 @@ def stages(seen: list[Instance]) -> list[tuple[str, int | None]]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def router() -> Iterator[respx.MockRouter]:
     with respx.mock(base_url=BASE) as router:
         router.post("/oauth2/token").mock(return_value=token_response())
@@ -243,16 +236,16 @@ def router() -> Iterator[respx.MockRouter]:
 
 
 @pytest.fixture
-def client(clock: Clock) -> Iterator[Client]:
-    with Client(CLIENT_ID, SECRET, sleep=clock.sleep, clock=clock) as client:
+def client(cortecs_clock: ManualClock) -> Iterator[Client]:
+    with Client(DEMO_CLIENT_ID, SECRET, sleep=cortecs_clock.sleep, clock=cortecs_clock) as client:
         yield client
 
 
 @pytest.mark.parametrize("shape", ["newer", "older"])
 def test_wait_until_running_reports_each_step_it_sees(
-    router: respx.MockRouter, client: Client, clock: Clock, shape: str
+    router: respx.MockRouter, client: Client, cortecs_clock: ManualClock, shape: str
 ) -> None:
-    provisioning = Provisioning(router, clock, shape)
+    provisioning = Provisioning(router, cortecs_clock, shape)
     seen: list[Instance] = []
     instance = client.wait_until_running("instance-1", on_progress=seen.append)
     assert instance.status == "running" and instance.base_url
@@ -260,29 +253,35 @@ def test_wait_until_running_reports_each_step_it_sees(
     *pending, finished = stages(seen)
     assert pending[0] == ("pending", 1) and finished == ("running", 5)
     assert [step for _, step in pending] == sorted({step for _, step in pending})
-    assert 60 <= clock.now <= 60.5
+    assert 60 <= cortecs_clock() <= 60.5
     assert provisioning.route.call_count <= 17
 
 
 def test_steps_longer_than_the_longest_sleep_are_each_reported(
-    router: respx.MockRouter, client: Client, clock: Clock
+    router: respx.MockRouter, client: Client, cortecs_clock: ManualClock
 ) -> None:
-    Provisioning(router, clock, step_seconds=20.0)
+    Provisioning(router, cortecs_clock, step_seconds=20.0)
     seen: list[Instance] = []
     client.wait_until_running("instance-1", on_progress=seen.append)
     assert stages(seen) == [("pending", step) for step in range(1, 6)] + [("running", 5)]
 
 
 def test_a_wait_knows_when_its_client_started_the_instance(
-    router: respx.MockRouter, clock: Clock
+    router: respx.MockRouter, cortecs_clock: ManualClock
 ) -> None:
-    serve_start(router, Provisioning(router, clock, step_seconds=1.0))
+    serve_start(router, Provisioning(router, cortecs_clock, step_seconds=1.0))
     policy = Recording()
     seen: list[Instance] = []
-    with Client(CLIENT_ID, SECRET, sleep=clock.sleep, clock=clock, poll_policy=lambda: policy) as c:
-        clock.now = 100.0
-        c.start(InstanceArgs(model_id=MODEL))
-        clock.sleep(0.5)
+    with Client(
+        DEMO_CLIENT_ID,
+        SECRET,
+        sleep=cortecs_clock.sleep,
+        clock=cortecs_clock,
+        poll_policy=lambda: policy,
+    ) as c:
+        cortecs_clock.advance(100.0 - cortecs_clock())
+        c.start(InstanceArgs(model_id=LLAMA_ID))
+        cortecs_clock.sleep(0.5)
         c.wait_until_running("instance-1", on_progress=seen.append)
     assert policy.shown[0] == [
         Observation(100.0, LAUNCHED),
@@ -294,50 +293,64 @@ def test_a_wait_knows_when_its_client_started_the_instance(
 
 
 def test_a_known_launch_saves_requests(
-    router: respx.MockRouter, client: Client, clock: Clock
+    router: respx.MockRouter, client: Client, cortecs_clock: ManualClock
 ) -> None:
-    provisioning = Provisioning(router, clock, step_seconds=1.0)
+    provisioning = Provisioning(router, cortecs_clock, step_seconds=1.0)
     serve_start(router, provisioning)
     requests: dict[str, list[int]] = {"started here": [], "started elsewhere": []}
     for phase in PHASES:
         for started_by in requests:
             if started_by == "started here":
-                client.start(InstanceArgs(model_id=MODEL))
+                client.start(InstanceArgs(model_id=LLAMA_ID))
             else:
-                provisioning.launched_at = clock.now
+                provisioning.launched_at = cortecs_clock()
             before = provisioning.route.call_count
-            clock.sleep(phase)
+            cortecs_clock.sleep(phase)
             client.wait_until_running("instance-1")
             requests[started_by].append(provisioning.route.call_count - before)
             if started_by == "started here":
-                assert clock.now - provisioning.running_since <= 0.5 + TOLERANCE
+                assert cortecs_clock() - provisioning.running_since <= 0.5 + TOLERANCE
     known, unknown = requests["started here"], requests["started elsewhere"]
     assert statistics.median(known) <= 3 < statistics.median(unknown)
 
 
 def test_the_launch_is_forgotten_once_the_wait_is_over(
-    router: respx.MockRouter, clock: Clock
+    router: respx.MockRouter, cortecs_clock: ManualClock
 ) -> None:
-    provisioning = Provisioning(router, clock)
+    provisioning = Provisioning(router, cortecs_clock)
     serve_start(router, provisioning)
     policy = Recording()
-    with Client(CLIENT_ID, SECRET, sleep=clock.sleep, clock=clock, poll_policy=lambda: policy) as c:
-        c.start(InstanceArgs(model_id=MODEL))
+    with Client(
+        DEMO_CLIENT_ID,
+        SECRET,
+        sleep=cortecs_clock.sleep,
+        clock=cortecs_clock,
+        poll_policy=lambda: policy,
+    ) as c:
+        c.start(InstanceArgs(model_id=LLAMA_ID))
         c.wait_until_running("instance-1")
         assert policy.shown[-1][0].status == LAUNCHED
-        provisioning.launched_at = clock.now  # restarted by someone else: no launch known
+        provisioning.launched_at = cortecs_clock()  # restarted by someone else: no launch known
         policy.shown.clear()
         c.wait_until_running("instance-1")
     assert not any(o.status == LAUNCHED for shown in policy.shown for o in shown)
 
 
-def test_a_restart_is_recorded_like_a_start(router: respx.MockRouter, clock: Clock) -> None:
-    provisioning = Provisioning(router, clock)
+def test_a_restart_is_recorded_like_a_start(
+    router: respx.MockRouter, cortecs_clock: ManualClock
+) -> None:
+    provisioning = Provisioning(router, cortecs_clock)
     provisioning.stopped_at = 0.0
     router.post("/instances/restart").mock(side_effect=provisioning.launch)
     policy = Recording()
-    with Client(CLIENT_ID, SECRET, sleep=clock.sleep, clock=clock, poll_policy=lambda: policy) as c:
-        clock.now = 50.0
+    with Client(
+        DEMO_CLIENT_ID,
+        SECRET,
+        sleep=cortecs_clock.sleep,
+        clock=cortecs_clock,
+        poll_policy=lambda: policy,
+    ) as c:
+        cortecs_clock.advance(50.0 - cortecs_clock())
         c.restart("instance-1")
         c.wait_until_running("instance-1")
     assert policy.shown[0][:2] == [
@@ -346,35 +359,43 @@ def test_a_restart_is_recorded_like_a_start(router: respx.MockRouter, clock: Clo
     ]
 
 
-def test_a_deleted_instance_forgets_its_launch(router: respx.MockRouter, clock: Clock) -> None:
-    provisioning = Provisioning(router, clock)
+def test_a_deleted_instance_forgets_its_launch(
+    router: respx.MockRouter, cortecs_clock: ManualClock
+) -> None:
+    provisioning = Provisioning(router, cortecs_clock)
     serve_start(router, provisioning)
     router.delete("/instances/instance-1").mock(
         return_value=httpx.Response(200, json={"instance_id": "instance-1"})
     )
     policy = Recording()
-    with Client(CLIENT_ID, SECRET, sleep=clock.sleep, clock=clock, poll_policy=lambda: policy) as c:
-        c.start(InstanceArgs(model_id=MODEL))
+    with Client(
+        DEMO_CLIENT_ID,
+        SECRET,
+        sleep=cortecs_clock.sleep,
+        clock=cortecs_clock,
+        poll_policy=lambda: policy,
+    ) as c:
+        c.start(InstanceArgs(model_id=LLAMA_ID))
         c.delete("instance-1")
-        provisioning.launched_at = clock.now  # the id answers again, as if someone else's
+        provisioning.launched_at = cortecs_clock()  # the id answers again, as if someone else's
         c.wait_until_running("instance-1")
     assert not any(o.status == LAUNCHED for shown in policy.shown for o in shown)
 
 
 def test_wait_until_running_fails_fast_when_stopped(
-    router: respx.MockRouter, client: Client, clock: Clock
+    router: respx.MockRouter, client: Client, cortecs_clock: ManualClock
 ) -> None:
-    provisioning = Provisioning(router, clock)
+    provisioning = Provisioning(router, cortecs_clock)
     provisioning.stopped_at = 20.0
     with pytest.raises(InstanceStoppedError, match="instance-1 was stopped"):
         client.wait_until_running("instance-1")
-    assert clock.now < 30
+    assert cortecs_clock() < 30
 
 
 def test_wait_timeout_names_the_last_status_and_step(
-    router: respx.MockRouter, client: Client, clock: Clock
+    router: respx.MockRouter, client: Client, cortecs_clock: ManualClock
 ) -> None:
-    Provisioning(router, clock)
+    Provisioning(router, cortecs_clock)
     with pytest.raises(WaitTimeoutError) as caught:
         client.wait_until_running("instance-1", timeout=30)
     error = caught.value
@@ -382,14 +403,16 @@ def test_wait_timeout_names_the_last_status_and_step(
         "Instance instance-1 was not running after 30 s; last status: pending, step 3/5 Step 3"
     )
     assert (error.instance_id, error.last_status) == ("instance-1", "pending")
-    assert clock.now == 30.0
+    assert cortecs_clock() == 30.0
 
 
-def test_wait_until_stopped(router: respx.MockRouter, client: Client, clock: Clock) -> None:
-    provisioning = Provisioning(router, clock)
+def test_wait_until_stopped(
+    router: respx.MockRouter, client: Client, cortecs_clock: ManualClock
+) -> None:
+    provisioning = Provisioning(router, cortecs_clock)
     provisioning.stopped_at = 3.0
     assert client.wait_until_stopped("instance-1").status == "stopped"
-    assert clock.now == pytest.approx(3.5)
+    assert cortecs_clock() == pytest.approx(3.5)
 
 
 def test_a_vanished_instance_propagates(router: respx.MockRouter, client: Client) -> None:
@@ -400,12 +423,18 @@ def test_a_vanished_instance_propagates(router: respx.MockRouter, client: Client
         client.wait_until_running("instance-1")
 
 
-def test_custom_poll_policy(router: respx.MockRouter, clock: Clock) -> None:
+def test_custom_poll_policy(router: respx.MockRouter, cortecs_clock: ManualClock) -> None:
     class Every(AdaptivePollPolicy):
         def next_delay(self, observations: Any) -> float:
             return 5.0
 
-    provisioning = Provisioning(router, clock)
-    with Client(CLIENT_ID, SECRET, sleep=clock.sleep, clock=clock, poll_policy=Every) as client:
+    provisioning = Provisioning(router, cortecs_clock)
+    with Client(
+        DEMO_CLIENT_ID,
+        SECRET,
+        sleep=cortecs_clock.sleep,
+        clock=cortecs_clock,
+        poll_policy=Every,
+    ) as client:
         client.wait_until_running("instance-1")
     assert provisioning.route.call_count == 13

@@ -12,18 +12,16 @@ import respx
 from pulumi_cortecs._exceptions import ApiError, ServerError
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._models import InstanceArgs
+from pulumi_cortecs.testing import DEMO_CLIENT_ID, ManualClock
 
+from tests import BASE, LLAMA_ID
 from tests._client_helpers import (
-    BASE,
-    CLIENT_ID,
-    MODEL,
     SECRET,
-    Clock,
     instance_json,
     token_response,
 )
 
-ARGS = InstanceArgs(model_id=MODEL, context_length=8192)
+ARGS = InstanceArgs(model_id=LLAMA_ID, context_length=8192)
 
 
 class Server:
@@ -58,19 +56,14 @@ class Server:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def router() -> Iterator[respx.MockRouter]:
     with respx.mock(base_url=BASE) as router:
         yield router
 
 
 @pytest.fixture
-def client(clock: Clock) -> Iterator[Client]:
-    with Client(CLIENT_ID, SECRET, sleep=clock.sleep, clock=clock) as client:
+def client(cortecs_clock: ManualClock) -> Iterator[Client]:
+    with Client(DEMO_CLIENT_ID, SECRET, sleep=cortecs_clock.sleep, clock=cortecs_clock) as client:
         yield client
 
 
@@ -121,7 +114,7 @@ def test_a_request_that_was_never_sent_is_resent_without_reconciling(
 
 
 def test_rate_limited_start_is_resent(
-    router: respx.MockRouter, client: Client, clock: Clock
+    router: respx.MockRouter, client: Client, cortecs_clock: ManualClock
 ) -> None:
     server = Server(router, [(True, 200)])
     server.start.side_effect = [
@@ -129,7 +122,7 @@ def test_rate_limited_start_is_resent(
         server.respond,
     ]
     assert client.start(ARGS).instance_id == "instance-1"
-    assert clock.sleeps == [4.0]
+    assert cortecs_clock.sleeps == [4.0]
     assert server.list.call_count == 1
 
 

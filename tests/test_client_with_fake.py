@@ -8,26 +8,24 @@ from collections.abc import Iterator
 import pytest
 from langchain_openai import ChatOpenAI
 from pulumi_cortecs import Client, Instance, InstanceArgs, InstanceStoppedError, NotFoundError
+from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, ManualClock, mock_api
 
-LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
+from tests import LLAMA
 
 
 @pytest.fixture(params=["newer", "older"])
-def api(request: pytest.FixtureRequest, clock: ManualClock) -> Iterator[FakeBackend]:
-    backend = FakeBackend(clock=clock, step_seconds=12.0, response_shape=request.param)
+def api(request: pytest.FixtureRequest, cortecs_clock: ManualClock) -> Iterator[FakeBackend]:
+    backend = FakeBackend(clock=cortecs_clock, step_seconds=12.0, response_shape=request.param)
     with mock_api(backend):
         yield backend
 
 
 @pytest.fixture
-def client(clock: ManualClock) -> Iterator[Client]:
-    with Client("demo-client-id", "demo-client-secret", sleep=clock.advance, clock=clock) as c:
+def client(cortecs_clock: ManualClock) -> Iterator[Client]:
+    with Client(
+        DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, sleep=cortecs_clock.sleep, clock=cortecs_clock
+    ) as c:
         yield c
 
 
@@ -62,7 +60,7 @@ def test_lifecycle_start_wait_stop_restart_delete(api: FakeBackend, client: Clie
 
 
 def test_waiting_on_an_instance_stopped_meanwhile_fails_fast(
-    api: FakeBackend, client: Client, clock: ManualClock
+    api: FakeBackend, client: Client, cortecs_clock: ManualClock
 ) -> None:
     instance_id = client.start(InstanceArgs(model_id=LLAMA)).instance_id
     api.stop_instance(instance_id)
@@ -86,22 +84,22 @@ def test_an_expired_token_is_renewed_once(api: FakeBackend, client: Client) -> N
     assert api.token_fetches == 2
 
 
-def test_retry_after_is_honoured(api: FakeBackend, clock: ManualClock) -> None:
+def test_retry_after_is_honoured(api: FakeBackend, cortecs_clock: ManualClock) -> None:
     sleeps: list[float] = []
 
     def sleep(seconds: float) -> None:
         sleeps.append(seconds)
-        clock.advance(seconds)
+        cortecs_clock.advance(seconds)
 
     api.faults.fail_next(503, path="/instances/", retry_after=2)
-    with Client("demo-client-id", "demo-client-secret", sleep=sleep, clock=clock) as client:
+    with Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, sleep=sleep, clock=cortecs_clock) as client:
         assert client.list_instances() == []
     assert sleeps == [2]
 
 
 def test_langchain_answers_from_an_instance_started_over_http() -> None:
     with FakeServer(FakeBackend(step_seconds=0.02)) as server:
-        with Client("demo-client-id", "demo-client-secret", server.api_base_url) as client:
+        with Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, server.api_base_url) as client:
             started = client.start(InstanceArgs(model_id="microsoft/Phi-3.5-mini-instruct"))
             instance = client.wait_until_running(started.instance_id, timeout=30)
         llm = ChatOpenAI(**instance.chat_openai_config(temperature=0), api_key="demo-api-key")

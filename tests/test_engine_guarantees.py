@@ -10,10 +10,12 @@ from pathlib import Path
 import grpc
 import pytest
 from pulumi_cortecs import Client, InstanceArgs
+from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pulumi_cortecs.testing.engine import CheckFailed, Deployment, ProviderProcess
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env
 
-from tests.test_engine_lifecycle import LLAMA, declare
+from tests import LLAMA
+from tests.test_engine_lifecycle import declare
 
 pytestmark = pytest.mark.engine
 
@@ -26,12 +28,12 @@ def wait_for(condition: object, timeout: float = 10.0) -> None:
 
 
 def test_create_interrupted_mid_wait_is_adopted_by_the_rerun(
-    fake_api: FakeApiProcess, journal_path: Path
+    cortecs_api: FakeApiProcess, cortecs_journal: Path
 ) -> None:
-    fake_api.configure(step_seconds=0.4)
+    cortecs_api.configure(step_seconds=0.4)
     inputs = declare(model_id=LLAMA)
-    first = ProviderProcess(env=provider_env(journal_path))
-    first.configure(fake_api.stack_config())
+    first = ProviderProcess(env=provider_env(cortecs_journal))
+    first.configure(cortecs_api.stack_config())
     errors: list[Exception] = []
 
     def create() -> None:
@@ -42,102 +44,104 @@ def test_create_interrupted_mid_wait_is_adopted_by_the_rerun(
 
     creating = threading.Thread(target=create)
     creating.start()
-    wait_for(lambda: fake_api.state()["starts"] == 1)
+    wait_for(lambda: cortecs_api.state()["starts"] == 1)
     first.kill()  # what an interrupted `pulumi up` leaves: a billed instance no state knows
     creating.join()
     assert errors, "the interrupted create never returned to the engine"
-    [orphan] = fake_api.instances()
+    [orphan] = cortecs_api.instances()
 
-    rerun = ProviderProcess(env=provider_env(journal_path))
+    rerun = ProviderProcess(env=provider_env(cortecs_journal))
     try:
-        rerun.configure(fake_api.stack_config())
+        rerun.configure(cortecs_api.stack_config())
         instance_id, outputs = rerun.create(rerun.check(inputs)[0])
     finally:
         rerun.close()
     assert instance_id == orphan["instance_id"]
     assert outputs["status"] == "running"
-    assert len(fake_api.instances()) == 1 and fake_api.state()["starts"] == 1
+    assert len(cortecs_api.instances()) == 1 and cortecs_api.state()["starts"] == 1
     assert f"adopted {instance_id}" in rerun.stderr
-    assert not journal_path.exists() or instance_id not in journal_path.read_text()
+    assert not cortecs_journal.exists() or instance_id not in cortecs_journal.read_text()
 
 
 @pytest.mark.parametrize("adopt_existing", [True, False])
 def test_a_booting_identical_instance_is_adopted_unless_turned_off(
-    engine: ProviderProcess, fake_api: FakeApiProcess, adopt_existing: bool
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess, adopt_existing: bool
 ) -> None:
-    fake_api.configure(step_seconds=0.2)
-    with Client("demo-client-id", "demo-client-secret", fake_api.api_base_url) as client:
+    cortecs_api.configure(step_seconds=0.2)
+    with Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, cortecs_api.api_base_url) as client:
         booting = client.start(InstanceArgs(model_id=LLAMA)).instance_id
-    instance_id, _ = engine.create(
-        engine.check(declare(model_id=LLAMA, adopt_existing=adopt_existing))[0]
+    instance_id, _ = cortecs_engine.create(
+        cortecs_engine.check(declare(model_id=LLAMA, adopt_existing=adopt_existing))[0]
     )
     assert (instance_id == booting) is adopt_existing
-    assert fake_api.state()["starts"] == (1 if adopt_existing else 2)
+    assert cortecs_api.state()["starts"] == (1 if adopt_existing else 2)
 
 
 def test_two_identical_resources_get_two_instances(
-    engine: ProviderProcess, fake_api: FakeApiProcess
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
 ) -> None:
-    stack = Deployment(engine)
+    stack = Deployment(cortecs_engine)
     stack.up({"a": declare("a", model_id=LLAMA), "b": declare("b", model_id=LLAMA)})
     assert stack.state["a"].id != stack.state["b"].id
-    assert fake_api.state()["starts"] == 2
+    assert cortecs_api.state()["starts"] == 2
 
 
 def test_a_start_whose_response_was_lost_yields_one_instance(
-    engine: ProviderProcess, fake_api: FakeApiProcess
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
 ) -> None:
-    fake_api.faults(lose_next_start_response={})
-    stack = Deployment(engine)
+    cortecs_api.faults(lose_next_start_response={})
+    stack = Deployment(cortecs_engine)
     stack.up({"chat": declare(model_id=LLAMA)})
-    assert fake_api.state()["starts"] == 1
-    assert [i["instance_id"] for i in fake_api.instances()] == [stack.state["chat"].id]
+    assert cortecs_api.state()["starts"] == 1
+    assert [i["instance_id"] for i in cortecs_api.instances()] == [stack.state["chat"].id]
 
 
 def test_ready_means_it_answers_a_chat_completion(
-    engine: ProviderProcess, fake_api: FakeApiProcess
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
 ) -> None:
     # Reports running at once, but only answers half a second later.
-    fake_api.configure(serving_delay=0.5)
-    stack = Deployment(engine)
+    cortecs_api.configure(serving_delay=0.5)
+    stack = Deployment(cortecs_engine)
     stack.up({"chat": declare(model_id=LLAMA)})
     assert stack.state["chat"].outputs["status"] == "running"
-    assert "answered a chat completion (attempt " in engine.stderr
-    assert "(attempt 1)" not in engine.stderr, "the probe had to wait for the model"
+    assert "answered a chat completion (attempt " in cortecs_engine.stderr
+    assert "(attempt 1)" not in cortecs_engine.stderr, "the probe had to wait for the model"
 
 
-def test_probe_can_be_turned_off(engine: ProviderProcess, fake_api: FakeApiProcess) -> None:
-    fake_api.configure(api_key="not-the-configured-key")
-    stack = Deployment(engine)
+def test_probe_can_be_turned_off(
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
+) -> None:
+    cortecs_api.configure(api_key="not-the-configured-key")
+    stack = Deployment(cortecs_engine)
     stack.up({"chat": declare(model_id=LLAMA, readiness_probe=False)})
     assert stack.state["chat"].outputs["status"] == "running"
 
 
 def test_cost_is_known_at_preview_and_capped(
-    engine: ProviderProcess, fake_api: FakeApiProcess
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
 ) -> None:
-    checked, failures = engine.check(declare(model_id=LLAMA, num_workers=2))
+    checked, failures = cortecs_engine.check(declare(model_id=LLAMA, num_workers=2))
     assert failures == []
     assert checked["currency"] == "EUR"
     assert checked["estimated_cost_per_hour"] == pytest.approx(2 * checked["price_per_hour"])
-    assert f"x 2: {checked['estimated_cost_per_hour']:.2f} EUR/hour" in engine.stderr
+    assert f"x 2: {checked['estimated_cost_per_hour']:.2f} EUR/hour" in cortecs_engine.stderr
 
     limit = checked["estimated_cost_per_hour"] - 0.01
     with pytest.raises(CheckFailed) as failed:
-        Deployment(engine).preview(
+        Deployment(cortecs_engine).preview(
             {"chat": declare(model_id=LLAMA, num_workers=2, max_price_per_hour=limit)}
         )
     [(field, reason)] = failed.value.failures
     assert field == "max_price_per_hour"
     assert f"{checked['estimated_cost_per_hour']:.2f} EUR/hour" in reason
     assert f"{limit:.2f}" in reason
-    assert fake_api.state()["starts"] == 0
+    assert cortecs_api.state()["starts"] == 0
 
 
 def test_pause_and_resume_keep_the_instance(
-    engine: ProviderProcess, fake_api: FakeApiProcess
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
 ) -> None:
-    stack = Deployment(engine)
+    stack = Deployment(cortecs_engine)
     stack.up({"chat": declare(model_id=LLAMA)})
     instance_id = stack.state["chat"].id
 
@@ -151,15 +155,17 @@ def test_pause_and_resume_keep_the_instance(
     assert stack.up({"chat": declare(model_id=LLAMA)}) == {"chat": "update"}
     assert stack.state["chat"].outputs["status"] == "running"
     assert stack.state["chat"].id == instance_id
-    assert fake_api.state()["starts"] == 1
+    assert cortecs_api.state()["starts"] == 1
     stack.destroy()
 
 
-def test_progress_is_logged_for_the_user(engine: ProviderProcess, fake_api: FakeApiProcess) -> None:
-    stack = Deployment(engine)
+def test_progress_is_logged_for_the_user(
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
+) -> None:
+    stack = Deployment(cortecs_engine)
     stack.up({"chat": declare(model_id=LLAMA)})
     instance_id = stack.state["chat"].id
-    assert f"{instance_id}: step 1/5" in engine.stderr
-    assert f"{instance_id}: ready in" in engine.stderr
+    assert f"{instance_id}: step 1/5" in cortecs_engine.stderr
+    assert f"{instance_id}: ready in" in cortecs_engine.stderr
     stack.destroy()
-    assert f"deleted {instance_id}" in engine.stderr
+    assert f"deleted {instance_id}" in cortecs_engine.stderr

@@ -17,10 +17,9 @@ from pulumi_cortecs.testing.engine import (
 )
 from pulumi_cortecs.testing.processes import FakeApiProcess
 
-pytestmark = pytest.mark.engine
+from tests import LLAMA, LLAMA_ID
 
-LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
-LLAMA_ID = "meta-llama--Meta-Llama-3.1-8B-Instruct"
+pytestmark = pytest.mark.engine
 
 
 def declare(name: str = "chat", **inputs: Any) -> dict[str, Any]:
@@ -28,17 +27,17 @@ def declare(name: str = "chat", **inputs: Any) -> dict[str, Any]:
     return program_inputs(lambda: [ManagedInstance(name, **inputs)])[name]
 
 
-def live(fake_api: FakeApiProcess) -> list[dict[str, Any]]:
-    return fake_api.instances()
+def live(cortecs_api: FakeApiProcess) -> list[dict[str, Any]]:
+    return cortecs_api.instances()
 
 
-def test_full_lifecycle(engine: ProviderProcess, fake_api: FakeApiProcess) -> None:
-    stack = Deployment(engine)
+def test_full_lifecycle(cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess) -> None:
+    stack = Deployment(cortecs_engine)
     program = {"chat": declare(model_id=LLAMA, context_length=8000)}
 
     preview_with_unknown = {"chat": {**program["chat"], "chat_openai_kwargs": UNKNOWN}}
     assert stack.preview(preview_with_unknown) == {"chat": "create"}
-    assert fake_api.state()["starts"] == 0, "a preview must not start anything"
+    assert cortecs_api.state()["starts"] == 0, "a preview must not start anything"
 
     assert stack.up(program) == {"chat": "create"}
     outputs = stack.state["chat"].outputs
@@ -61,7 +60,7 @@ def test_full_lifecycle(engine: ProviderProcess, fake_api: FakeApiProcess) -> No
     assert stack.up(program) == {"chat": "replace"}
     second_id = stack.state["chat"].id
     assert second_id != first_id
-    assert [i["instance_id"] for i in live(fake_api)] == [second_id]
+    assert [i["instance_id"] for i in live(cortecs_api)] == [second_id]
 
     program = {
         "chat": declare(model_id=LLAMA, context_length=12000, chat_openai_kwargs={"temperature": 0})
@@ -73,26 +72,26 @@ def test_full_lifecycle(engine: ProviderProcess, fake_api: FakeApiProcess) -> No
     assert outputs["status"] == "running", "update keeps every output"
     assert stack.up(program) == {"chat": "same"}
 
-    fake_api.stop_instance(second_id)
+    cortecs_api.stop_instance(second_id)
     stack.refresh()
     assert stack.state["chat"].outputs["status"] == "stopped"
     assert stack.up(program) == {"chat": "update"}, "the next up restarts a stopped instance"
     assert stack.state["chat"].outputs["status"] == "running"
     assert stack.state["chat"].id == second_id
 
-    fake_api.delete_instance(second_id)
+    cortecs_api.delete_instance(second_id)
     stack.refresh()
     assert "chat" not in stack.state, "refresh drops an instance deleted outside Pulumi"
     assert stack.up(program) == {"chat": "create"}
 
     stack.destroy()
-    assert live(fake_api) == []
+    assert live(cortecs_api) == []
 
 
 def test_unset_inputs_the_api_defaulted_never_diff(
-    engine: ProviderProcess, fake_api: FakeApiProcess
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
 ) -> None:
-    stack = Deployment(engine)
+    stack = Deployment(cortecs_engine)
     program = {"chat": declare(model_id=LLAMA)}
     stack.up(program)
     resolved = stack.state["chat"].outputs
@@ -109,9 +108,9 @@ def test_unset_inputs_the_api_defaulted_never_diff(
     assert stack.up({"chat": explicit}) == {"chat": "same"}
     # Had the catalog recommended other hardware since, an unset input still does not differ.
     entry = stack.state["chat"]
-    checked, _ = engine.check(program["chat"])
+    checked, _ = cortecs_engine.check(program["chat"])
     as_if_recommended_elsewhere = {**entry.outputs, "hardware_type_id": "NVIDIA_L40S_1"}
-    diff = engine.diff(entry.id, as_if_recommended_elsewhere, checked)
+    diff = cortecs_engine.diff(entry.id, as_if_recommended_elsewhere, checked)
     assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
     stack.destroy()
 
@@ -128,48 +127,48 @@ def test_unset_inputs_the_api_defaulted_never_diff(
     ],
 )
 def test_bad_input_fails_at_preview_naming_the_field(
-    engine: ProviderProcess,
-    fake_api: FakeApiProcess,
+    cortecs_engine: ProviderProcess,
+    cortecs_api: FakeApiProcess,
     inputs: dict[str, Any],
     field: str,
     words: str,
 ) -> None:
     with pytest.raises(CheckFailed) as failed:
-        Deployment(engine).preview({"chat": declare(**inputs)})
+        Deployment(cortecs_engine).preview({"chat": declare(**inputs)})
     assert [prop for prop, _ in failed.value.failures] == [field]
     assert words in failed.value.failures[0][1]
-    assert fake_api.state()["starts"] == 0
+    assert cortecs_api.state()["starts"] == 0
 
 
 def test_failed_create_stops_and_deletes_what_it_started(
-    engine: ProviderProcess, fake_api: FakeApiProcess
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
 ) -> None:
-    fake_api.configure(api_key="a-key-the-provider-does-not-have")
+    cortecs_api.configure(api_key="a-key-the-provider-does-not-have")
     with pytest.raises(Exception) as failed:
-        Deployment(engine).up({"chat": declare(model_id=LLAMA)})
+        Deployment(cortecs_engine).up({"chat": declare(model_id=LLAMA)})
     message = str(failed.value)
     assert "instance-" in message and "refused with HTTP 401" in message
     assert "stopped and deleted" in message
-    assert live(fake_api) == []
+    assert live(cortecs_api) == []
 
 
 def test_wait_timeout_names_last_step_and_cleans_up(
-    engine: ProviderProcess, fake_api: FakeApiProcess
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
 ) -> None:
-    fake_api.configure(step_seconds=5.0)
+    cortecs_api.configure(step_seconds=5.0)
     with pytest.raises(Exception) as failed:
-        Deployment(engine).up({"chat": declare(model_id=LLAMA, wait_timeout_seconds=0.5)})
+        Deployment(cortecs_engine).up({"chat": declare(model_id=LLAMA, wait_timeout_seconds=0.5)})
     message = str(failed.value)
     assert "step 1/5" in message
     assert "stopped and deleted" in message
-    assert live(fake_api) == []
+    assert live(cortecs_api) == []
 
 
 def test_destroy_of_an_already_deleted_instance_succeeds(
-    engine: ProviderProcess, fake_api: FakeApiProcess
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
 ) -> None:
-    stack = Deployment(engine)
+    stack = Deployment(cortecs_engine)
     stack.up({"chat": declare(model_id=LLAMA)})
-    fake_api.delete_instance(stack.state["chat"].id)
+    cortecs_api.delete_instance(stack.state["chat"].id)
     stack.destroy()
-    assert live(fake_api) == []
+    assert live(cortecs_api) == []

@@ -9,8 +9,9 @@ import pytest
 from pulumi_cortecs.api._models import HardwareType, ModelPreview
 from pulumi_cortecs.testing.fake import FakeBackend, ManualClock, mock_api
 
-BASE = "https://cortecs.ai/api/v1"
-CREDS = {
+from tests import BASE
+
+CREDENTIALS = {
     "client_id": "demo-client-id",
     "client_secret": "demo-client-secret",
     "grant_type": "client_credentials",
@@ -18,13 +19,8 @@ CREDS = {
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def backend(clock: ManualClock) -> Iterator[FakeBackend]:
-    with mock_api(clock=clock, token_ttl=60) as fake:
+def backend(cortecs_clock: ManualClock) -> Iterator[FakeBackend]:
+    with mock_api(clock=cortecs_clock, token_ttl=60) as fake:
         yield fake
 
 
@@ -74,20 +70,20 @@ def test_hardware_types_and_available_subset(http: httpx.Client) -> None:
 
 
 def test_token_json_and_form(http: httpx.Client, backend: FakeBackend) -> None:
-    token = http.post("/oauth2/token", json=CREDS).json()
+    token = http.post("/oauth2/token", json=CREDENTIALS).json()
     assert token["token_type"] == "Bearer"
     assert token["expires_in"] == 60
-    assert http.post("/oauth2/token", data=CREDS).status_code == 200
+    assert http.post("/oauth2/token", data=CREDENTIALS).status_code == 200
     assert backend.token_fetches == 2
 
 
 @pytest.mark.parametrize(
     ("request_kwargs", "status"),
     [
-        ({"json": {**CREDS, "client_secret": "wrong"}}, 401),
-        ({"json": {**CREDS, "client_id": "someone"}}, 401),
+        ({"json": {**CREDENTIALS, "client_secret": "wrong"}}, 401),
+        ({"json": {**CREDENTIALS, "client_id": "someone"}}, 401),
         ({"json": {"client_id": "demo-client-id"}}, 400),
-        ({"json": {**CREDS, "grant_type": "password"}}, 400),
+        ({"json": {**CREDENTIALS, "grant_type": "password"}}, 400),
         ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400),
         ({"json": ["a", "list"]}, 400),
     ],
@@ -101,21 +97,20 @@ def test_token_refusals(http: httpx.Client, request_kwargs: dict[str, object], s
 
 
 def _bearer(http: httpx.Client) -> dict[str, str]:
-    return {
-        "authorization": f"Bearer {http.post('/oauth2/token', json=CREDS).json()['access_token']}"
-    }
+    token = http.post("/oauth2/token", json=CREDENTIALS).json()["access_token"]
+    return {"authorization": f"Bearer {token}"}
 
 
 def test_instances_need_a_valid_unexpired_token(
-    http: httpx.Client, backend: FakeBackend, clock: ManualClock
+    http: httpx.Client, backend: FakeBackend, cortecs_clock: ManualClock
 ) -> None:
     assert http.get("/instances/").status_code == 401
     assert http.get("/instances/", headers={"authorization": "Bearer nope"}).status_code == 401
     headers = _bearer(http)
     assert http.get("/instances/", headers=headers).status_code == 200
-    clock.advance(59)
+    cortecs_clock.advance(59)
     assert http.get("/instances/", headers=headers).status_code == 200
-    clock.advance(1)
+    cortecs_clock.advance(1)
     expired = http.get("/instances/", headers=headers)
     assert expired.status_code == 401
     assert headers["authorization"].split()[1] not in expired.text

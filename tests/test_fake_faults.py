@@ -8,26 +8,19 @@ import httpx
 import pytest
 from pulumi_cortecs.testing.fake import FakeBackend, ManualClock, mock_api
 
-BASE = "https://cortecs.ai/api/v1"
-LLAMA = "meta-llama--Meta-Llama-3.1-8B-Instruct"
-CREDS = {"client_id": "demo-client-id", "client_secret": "demo-client-secret"}
+from tests import BASE, CREDENTIALS, LLAMA_ID
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def backend(clock: ManualClock) -> Iterator[FakeBackend]:
-    with mock_api(clock=clock) as fake:
+def backend(cortecs_clock: ManualClock) -> Iterator[FakeBackend]:
+    with mock_api(clock=cortecs_clock) as fake:
         yield fake
 
 
 @pytest.fixture
 def http(backend: FakeBackend) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=BASE) as client:
-        token = client.post("/oauth2/token", json=CREDS).json()["access_token"]
+        token = client.post("/oauth2/token", json=CREDENTIALS).json()["access_token"]
         client.headers["authorization"] = f"Bearer {token}"
         yield client
 
@@ -36,12 +29,12 @@ def test_fail_next_with_retry_after_and_filters(http: httpx.Client, backend: Fak
     backend.faults.fail_next(429, times=2, path="/instances/start", retry_after=0.5)
     assert http.get("/models/").status_code == 200  # other paths are untouched
     for _ in range(2):
-        refused = http.post("/instances/start", json={"model_id": LLAMA})
+        refused = http.post("/instances/start", json={"model_id": LLAMA_ID})
         assert refused.status_code == 429
         assert refused.headers["retry-after"] == "0.5"
         assert "detail" in refused.json()
     assert backend.instances == {}  # a failed call has no effect
-    assert http.post("/instances/start", json={"model_id": LLAMA}).status_code == 200
+    assert http.post("/instances/start", json={"model_id": LLAMA_ID}).status_code == 200
 
     backend.faults.fail_next(503, method="GET", path="/api/v1/instances/")
     assert http.post("/instances/stop-all").status_code == 200
@@ -55,7 +48,7 @@ def test_drop_before_processing_is_a_connect_error(
 ) -> None:
     backend.faults.drop_next(path="/instances/start")
     with pytest.raises(httpx.ConnectError):
-        http.post("/instances/start", json={"model_id": LLAMA})
+        http.post("/instances/start", json={"model_id": LLAMA_ID})
     assert backend.instances == {} and backend.starts == 0
 
 
@@ -64,14 +57,14 @@ def test_lost_start_response_still_creates_the_instance(
 ) -> None:
     backend.faults.lose_next_start_response()
     with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
-        http.post("/instances/start", json={"model_id": LLAMA})
+        http.post("/instances/start", json={"model_id": LLAMA_ID})
     assert list(backend.instances) == ["instance-1"]
     listed = http.get("/instances/").json()["instances"]
     assert [i["instance_id"] for i in listed] == ["instance-1"]
 
 
 def test_drop_after_processing_on_any_call(http: httpx.Client, backend: FakeBackend) -> None:
-    http.post("/instances/start", json={"model_id": LLAMA})
+    http.post("/instances/start", json={"model_id": LLAMA_ID})
     backend.faults.drop_next(method="POST", path="/instances/stop", after_processing=True)
     with pytest.raises(httpx.RemoteProtocolError):
         http.post("/instances/stop", json={"instance_id": "instance-1"})
@@ -79,15 +72,15 @@ def test_drop_after_processing_on_any_call(http: httpx.Client, backend: FakeBack
 
 
 def test_latency_goes_through_the_injected_sleep(
-    http: httpx.Client, backend: FakeBackend, clock: ManualClock
+    http: httpx.Client, backend: FakeBackend, cortecs_clock: ManualClock
 ) -> None:
     backend.faults.latency = 2.5
-    before = clock()
+    before = cortecs_clock()
     http.get("/models/")
-    assert clock() - before == 2.5
+    assert cortecs_clock() - before == 2.5
     backend.faults.clear()
     http.get("/models/")
-    assert clock() - before == 2.5
+    assert cortecs_clock() - before == 2.5
 
 
 def test_latency_uses_an_explicit_sleep() -> None:
@@ -102,13 +95,13 @@ def _run_random(seed: int) -> tuple[list[str], dict[str, int]]:
     """A fixed sequence of calls against a randomly faulty fake; what each call saw."""
     outcomes = []
     with mock_api(clock=ManualClock()) as backend, httpx.Client(base_url=BASE) as http:
-        token = http.post("/oauth2/token", json=CREDS).json()["access_token"]
+        token = http.post("/oauth2/token", json=CREDENTIALS).json()["access_token"]
         http.headers["authorization"] = f"Bearer {token}"
         backend.faults.set_random(0.5, seed)
         for i in range(40):
             try:
                 if i % 4 == 0:
-                    response = http.post("/instances/start", json={"model_id": LLAMA})
+                    response = http.post("/instances/start", json={"model_id": LLAMA_ID})
                 else:
                     response = http.get("/instances/")
                 outcomes.append(str(response.status_code))
@@ -132,11 +125,11 @@ def test_random_kinds_filter_and_token_expiry(http: httpx.Client, backend: FakeB
     assert http.get("/models/").status_code == 200  # public endpoints need no token
 
     backend.faults.set_random(1.0, seed=1, kinds=["lost_start"])
-    token = http.post("/oauth2/token", json=CREDS).json()["access_token"]
+    token = http.post("/oauth2/token", json=CREDENTIALS).json()["access_token"]
     http.headers["authorization"] = f"Bearer {token}"
     assert http.get("/models/").status_code == 200  # lost_start only hits starts
     with pytest.raises(httpx.RemoteProtocolError):
-        http.post("/instances/start", json={"model_id": LLAMA})
+        http.post("/instances/start", json={"model_id": LLAMA_ID})
     assert backend.starts == 1
 
     backend.faults.set_random(1.0, seed=1, kinds=["429"])
@@ -145,11 +138,13 @@ def test_random_kinds_filter_and_token_expiry(http: httpx.Client, backend: FakeB
     assert backend.faults.counts() == {"token_expiry": 2, "lost_start": 1, "429": 1}
 
 
-def test_slow_fault_sleeps(http: httpx.Client, backend: FakeBackend, clock: ManualClock) -> None:
+def test_slow_fault_sleeps(
+    http: httpx.Client, backend: FakeBackend, cortecs_clock: ManualClock
+) -> None:
     backend.faults.set_random(1.0, seed=3, kinds=["slow"])
-    before = clock()
+    before = cortecs_clock()
     assert http.get("/models/").status_code == 200
-    assert clock() - before == backend.faults.slow_seconds
+    assert cortecs_clock() - before == backend.faults.slow_seconds
 
 
 def test_serving_and_admin_are_never_faulted(http: httpx.Client, backend: FakeBackend) -> None:

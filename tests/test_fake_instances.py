@@ -9,19 +9,14 @@ import pytest
 from pulumi_cortecs.api._models import PENDING, RUNNING, STOPPED, Instance
 from pulumi_cortecs.testing.fake import FakeBackend, ManualClock, mock_api
 
-BASE = "https://cortecs.ai/api/v1"
-LLAMA = "meta-llama--Meta-Llama-3.1-8B-Instruct"
+from tests import BASE, LLAMA_ID
+
 QWEN = "Qwen--Qwen2.5-72B-Instruct"
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def backend(clock: ManualClock) -> Iterator[FakeBackend]:
-    with mock_api(clock=clock, step_seconds=10.0) as fake:
+def backend(cortecs_clock: ManualClock) -> Iterator[FakeBackend]:
+    with mock_api(clock=cortecs_clock, step_seconds=10.0) as fake:
         yield fake
 
 
@@ -37,7 +32,7 @@ def http(backend: FakeBackend) -> Iterator[httpx.Client]:
 
 
 def start(http: httpx.Client, **body: object) -> Instance:
-    response = http.post("/instances/start", json={"model_id": LLAMA, **body})
+    response = http.post("/instances/start", json={"model_id": LLAMA_ID, **body})
     assert response.status_code == 200, response.text
     assert response.json()["message"] == "Instance is starting."
     return Instance.model_validate(response.json()["instance"])
@@ -54,7 +49,7 @@ def test_start_applies_defaults(http: httpx.Client, backend: FakeBackend) -> Non
     assert instance.instance_id == "instance-1"
     assert instance.status == PENDING and instance.base_url is None
     assert backend.instances["instance-1"].args == {
-        "model_id": LLAMA,
+        "model_id": LLAMA_ID,
         "hardware_type_id": "NVIDIA_L4_1",
         "context_length": 16000,
         "billing_interval": "per_minute",
@@ -89,20 +84,20 @@ def test_start_takes_explicit_arguments(http: httpx.Client, backend: FakeBackend
     ("body", "words"),
     [
         ({}, ["model_id"]),
-        ({"model_id": "nobody--nothing"}, ["model_id", LLAMA]),
+        ({"model_id": "nobody--nothing"}, ["model_id", LLAMA_ID]),
         (
             {"model_id": QWEN, "hardware_type_id": "NVIDIA_L4_1"},
             ["hardware_type_id", "NVIDIA_A100_2", "NVIDIA_H100_2"],
         ),
-        ({"model_id": LLAMA, "hardware_type_id": ["x"]}, ["hardware_type_id"]),
-        ({"model_id": LLAMA, "context_length": 0}, ["context_length", "positive"]),
-        ({"model_id": LLAMA, "context_length": "8k"}, ["context_length"]),
-        ({"model_id": LLAMA, "context_length": True}, ["context_length"]),
-        ({"model_id": LLAMA, "context_length": 16001}, ["context_length", "16000"]),
-        ({"model_id": LLAMA, "billing_interval": "weekly"}, ["per_minute", "per_hour"]),
-        ({"model_id": LLAMA, "num_workers": 0}, ["num_workers", "1", "8"]),
-        ({"model_id": LLAMA, "num_workers": 9}, ["num_workers"]),
-        ({"model_id": LLAMA, "num_workers": 1.5}, ["num_workers"]),
+        ({"model_id": LLAMA_ID, "hardware_type_id": ["x"]}, ["hardware_type_id"]),
+        ({"model_id": LLAMA_ID, "context_length": 0}, ["context_length", "positive"]),
+        ({"model_id": LLAMA_ID, "context_length": "8k"}, ["context_length"]),
+        ({"model_id": LLAMA_ID, "context_length": True}, ["context_length"]),
+        ({"model_id": LLAMA_ID, "context_length": 16001}, ["context_length", "16000"]),
+        ({"model_id": LLAMA_ID, "billing_interval": "weekly"}, ["per_minute", "per_hour"]),
+        ({"model_id": LLAMA_ID, "num_workers": 0}, ["num_workers", "1", "8"]),
+        ({"model_id": LLAMA_ID, "num_workers": 9}, ["num_workers"]),
+        ({"model_id": LLAMA_ID, "num_workers": 1.5}, ["num_workers"]),
     ],
 )
 def test_start_validation(
@@ -122,15 +117,15 @@ def test_malformed_start_body_is_400(http: httpx.Client) -> None:
     assert response.json() == {"detail": "request body is not valid JSON"}
 
 
-def test_lifecycle_walks_steps_by_the_clock(http: httpx.Client, clock: ManualClock) -> None:
-    started_at = clock()
+def test_lifecycle_walks_steps_by_the_clock(http: httpx.Client, cortecs_clock: ManualClock) -> None:
+    started_at = cortecs_clock()
     instance = start(http)
     steps = []
     for _ in range(5):
         progress = get(http, instance.instance_id).instance_status.init_progress
         assert progress is not None
         steps.append((progress.current_step, progress.description))
-        clock.advance(10)
+        cortecs_clock.advance(10)
     assert [s for s, _ in steps] == [1, 2, 3, 4, 5]
     assert steps[0][1] == "Allocating hardware" and steps[4][1] == "Warming up"
 
@@ -149,7 +144,7 @@ def test_lifecycle_walks_steps_by_the_clock(http: httpx.Client, clock: ManualClo
 
 
 def test_stop_restart_delete_rules(
-    http: httpx.Client, backend: FakeBackend, clock: ManualClock
+    http: httpx.Client, backend: FakeBackend, cortecs_clock: ManualClock
 ) -> None:
     instance_id = start(http).instance_id
     body = {"instance_id": instance_id}
@@ -165,7 +160,7 @@ def test_stop_restart_delete_rules(
     assert again.status_code == 200
     assert again.json()["instance"]["instance_status"]["status"] == STOPPED
 
-    clock.advance(100)
+    cortecs_clock.advance(100)
     restarted = Instance.model_validate(
         http.post("/instances/restart", json=body).json()["instance"]
     )
@@ -214,11 +209,11 @@ def test_list_stop_all_and_delete_all(http: httpx.Client, backend: FakeBackend) 
 
 @pytest.mark.parametrize("shape", ["newer", "older"])
 def test_both_response_shapes_parse(
-    http: httpx.Client, backend: FakeBackend, clock: ManualClock, shape: str
+    http: httpx.Client, backend: FakeBackend, cortecs_clock: ManualClock, shape: str
 ) -> None:
     backend.configure(response_shape=shape)
     instance_id = start(http, num_workers=2).instance_id
-    clock.advance(25)
+    cortecs_clock.advance(25)
     raw = http.get(f"/instances/{instance_id}").json()["instance"]
     if shape == "newer":
         assert "num_workers" not in raw["instance_args"]
@@ -233,10 +228,10 @@ def test_both_response_shapes_parse(
 
 
 def test_out_of_band_helpers_and_snapshot(
-    http: httpx.Client, backend: FakeBackend, clock: ManualClock
+    http: httpx.Client, backend: FakeBackend, cortecs_clock: ManualClock
 ) -> None:
     running, stopped = start(http).instance_id, start(http).instance_id
-    clock.advance(50)
+    cortecs_clock.advance(50)
     backend.stop_instance(stopped)
     snapshot = backend.snapshot()
     assert [(i["instance_id"], i["status"], i["step"]) for i in snapshot["instances"]] == [

@@ -14,8 +14,7 @@ import pytest
 from pulumi_cortecs.api._models import Instance
 from pulumi_cortecs.testing.fake import FakeBackend, FakeServer
 
-LLAMA = "meta-llama--Meta-Llama-3.1-8B-Instruct"
-CREDS = {"client_id": "demo-client-id", "client_secret": "demo-client-secret"}
+from tests import CREDENTIALS, LLAMA_ID
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +51,7 @@ def http(cli: tuple[subprocess.Popen[str], str]) -> Iterator[httpx.Client]:
     _, base_url = cli
     with httpx.Client(base_url=base_url, timeout=5) as client:
         client.post(base_url.replace("/api/v1", "/_fake/reset"))
-        token = client.post("/oauth2/token", json=CREDS).json()["access_token"]
+        token = client.post("/oauth2/token", json=CREDENTIALS).json()["access_token"]
         client.headers["authorization"] = f"Bearer {token}"
         yield client
 
@@ -69,7 +68,7 @@ def test_first_line_is_the_api_base_url(cli: tuple[subprocess.Popen[str], str]) 
 
 def test_lifecycle_over_http(http: httpx.Client) -> None:
     assert len(http.get("/models/").json()["models"]) >= 3
-    started = http.post("/instances/start", json={"model_id": LLAMA}).json()["instance"]
+    started = http.post("/instances/start", json={"model_id": LLAMA_ID}).json()["instance"]
     instance_id = started["instance_id"]
     deadline = time.monotonic() + 5
     while (raw := http.get(f"/instances/{instance_id}").json()["instance"])["base_url"] is None:
@@ -99,7 +98,7 @@ def test_admin_faults_over_http(http: httpx.Client) -> None:
 
     admin(http, "POST", "faults", json={"lose_next_start_response": {}})
     with pytest.raises(httpx.RemoteProtocolError):
-        http.post("/instances/start", json={"model_id": LLAMA})
+        http.post("/instances/start", json={"model_id": LLAMA_ID})
     assert [i["instance_id"] for i in http.get("/instances/").json()["instances"]] != []
 
     admin(http, "POST", "faults", json={"drop_next": {"path": "/models"}})
@@ -124,7 +123,7 @@ def test_admin_faults_over_http(http: httpx.Client) -> None:
 
 def test_admin_instances_tokens_and_config(http: httpx.Client) -> None:
     admin(http, "POST", "config", json={"step_seconds": 60})
-    instance_id = http.post("/instances/start", json={"model_id": LLAMA}).json()["instance"][
+    instance_id = http.post("/instances/start", json={"model_id": LLAMA_ID}).json()["instance"][
         "instance_id"
     ]
     assert admin(http, "POST", f"instances/{instance_id}/stop").status_code == 200
@@ -169,9 +168,9 @@ def test_fake_server_in_process_streams_and_keeps_its_backend() -> None:
     backend = FakeBackend(step_seconds=0.0)
     with FakeServer(backend) as server, httpx.Client(base_url=server.api_base_url) as http:
         assert server.backend is backend
-        token = http.post("/oauth2/token", data=CREDS).json()["access_token"]
+        token = http.post("/oauth2/token", data=CREDENTIALS).json()["access_token"]
         http.headers["authorization"] = f"Bearer {token}"
-        raw = http.post("/instances/start", json={"model_id": LLAMA}).json()["instance"]
+        raw = http.post("/instances/start", json={"model_id": LLAMA_ID}).json()["instance"]
         assert raw["instance_status"]["status"] == "running"  # zero-length steps
         body = {
             "model": "meta-llama/Meta-Llama-3.1-8B-Instruct",

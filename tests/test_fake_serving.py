@@ -13,17 +13,16 @@ from langchain_openai import ChatOpenAI
 from pulumi_cortecs.api._models import Instance
 from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, ManualClock, mock_api
 
-BASE = "https://cortecs.ai/api/v1"
-LLAMA = "meta-llama--Meta-Llama-3.1-8B-Instruct"
+from tests import BASE, CREDENTIALS, LLAMA_ID
+
 HF = "meta-llama/Meta-Llama-3.1-8B-Instruct"
-CREDS = {"client_id": "demo-client-id", "client_secret": "demo-client-secret"}
 KEY = {"authorization": "Bearer demo-api-key"}
 
 
 def start_instance(http: httpx.Client, **body: object) -> str:
-    token = http.post("/oauth2/token", json=CREDS).json()["access_token"]
+    token = http.post("/oauth2/token", json=CREDENTIALS).json()["access_token"]
     http.headers["authorization"] = f"Bearer {token}"
-    response = http.post("/instances/start", json={"model_id": LLAMA, **body})
+    response = http.post("/instances/start", json={"model_id": LLAMA_ID, **body})
     instance_id: str = response.json()["instance"]["instance_id"]
     return instance_id
 
@@ -33,14 +32,12 @@ def instance(http: httpx.Client, instance_id: str) -> Instance:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def served(clock: ManualClock) -> Iterator[tuple[FakeBackend, httpx.Client, str]]:
+def served(cortecs_clock: ManualClock) -> Iterator[tuple[FakeBackend, httpx.Client, str]]:
     """A backend with one instance, not yet running, and its serving URL."""
-    with mock_api(clock=clock, serving_delay=3.0) as backend, httpx.Client(base_url=BASE) as http:
+    with (
+        mock_api(clock=cortecs_clock, serving_delay=3.0) as backend,
+        httpx.Client(base_url=BASE) as http,
+    ):
         instance_id = start_instance(http, context_length=40)
         yield backend, http, f"https://cortecs.ai/serve/{instance_id}/v1"
 
@@ -51,23 +48,25 @@ def chat(url: str, **body: object) -> httpx.Response:
 
 
 def test_unavailable_until_running_and_serving_delay(
-    served: tuple[FakeBackend, httpx.Client, str], clock: ManualClock
+    served: tuple[FakeBackend, httpx.Client, str], cortecs_clock: ManualClock
 ) -> None:
     _, http, url = served
     assert chat(url).status_code == 503
-    clock.advance(5)
+    cortecs_clock.advance(5)
     assert instance(http, "instance-1").base_url == url
     assert chat(url).status_code == 503  # running, but not answering yet
-    clock.advance(3)
+    cortecs_clock.advance(3)
     assert chat(url).status_code == 200
 
 
-def test_chat_completion(served: tuple[FakeBackend, httpx.Client, str], clock: ManualClock) -> None:
+def test_chat_completion(
+    served: tuple[FakeBackend, httpx.Client, str], cortecs_clock: ManualClock
+) -> None:
     backend, _, url = served
-    clock.advance(8)
+    cortecs_clock.advance(8)
     reply = chat(url).json()
     assert reply["object"] == "chat.completion" and reply["model"] == HF
-    assert reply["id"].startswith("chatcmpl-") and reply["created"] == int(clock())
+    assert reply["id"].startswith("chatcmpl-") and reply["created"] == int(cortecs_clock())
     assert reply["choices"][0]["message"] == {
         "role": "assistant",
         "content": f"{HF} echoes: hello there",
@@ -84,19 +83,21 @@ def test_chat_completion(served: tuple[FakeBackend, httpx.Client, str], clock: M
     assert truncated["usage"]["completion_tokens"] == 2
 
 
-def test_models_endpoint(served: tuple[FakeBackend, httpx.Client, str], clock: ManualClock) -> None:
+def test_models_endpoint(
+    served: tuple[FakeBackend, httpx.Client, str], cortecs_clock: ManualClock
+) -> None:
     _, _, url = served
-    clock.advance(8)
+    cortecs_clock.advance(8)
     models = httpx.get(f"{url}/models", headers=KEY).json()
     assert [m["id"] for m in models["data"]] == [HF]
     assert models["data"][0]["max_model_len"] == 40
 
 
 def test_streaming_events(
-    served: tuple[FakeBackend, httpx.Client, str], clock: ManualClock
+    served: tuple[FakeBackend, httpx.Client, str], cortecs_clock: ManualClock
 ) -> None:
     _, _, url = served
-    clock.advance(8)
+    cortecs_clock.advance(8)
     response = chat(url, stream=True, stream_options={"include_usage": True})
     assert response.headers["content-type"] == "text/event-stream"
     events = [line[len("data: ") :] for line in response.text.split("\n\n") if line]
@@ -119,22 +120,22 @@ def test_streaming_events(
 )
 def test_chat_refusals(
     served: tuple[FakeBackend, httpx.Client, str],
-    clock: ManualClock,
+    cortecs_clock: ManualClock,
     kwargs: dict[str, object],
     status: int,
 ) -> None:
     _, _, url = served
-    clock.advance(8)
+    cortecs_clock.advance(8)
     response = chat(url, **kwargs)
     assert response.status_code == status
     assert response.json()["error"]["message"]
 
 
 def test_wrong_key_unknown_instance_and_stopped(
-    served: tuple[FakeBackend, httpx.Client, str], clock: ManualClock
+    served: tuple[FakeBackend, httpx.Client, str], cortecs_clock: ManualClock
 ) -> None:
     backend, _, url = served
-    clock.advance(8)
+    cortecs_clock.advance(8)
     wrong = httpx.post(f"{url}/chat/completions", json={}, headers={"authorization": "Bearer x"})
     assert wrong.status_code == 401
     assert httpx.get(url.replace("instance-1", "instance-7") + "/models").status_code == 404

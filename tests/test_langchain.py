@@ -30,6 +30,7 @@ from pulumi_cortecs.langchain import (
     chat_model,
     chat_openai_args,
 )
+from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, ManualClock
 from pulumi_cortecs.testing.processes import (
     CREDENTIAL_VARIABLES,
@@ -38,9 +39,8 @@ from pulumi_cortecs.testing.processes import (
 )
 from pydantic import SecretStr
 
-from tests import PROJECT_ROOT
+from tests import LLAMA, PROJECT_ROOT
 
-LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 API_KEY = "demo-api-key"
 CANARY_KEY = "sk-canary-4c2e9a"
 EXAMPLE = PROJECT_ROOT / "examples" / "chat_from_stack.py"
@@ -183,11 +183,11 @@ def test_importing_provider_does_not_import_langchain() -> None:
 
 
 def test_chat_model_talks_to_an_instance() -> None:
-    clock = ManualClock(start=time.time())
-    with FakeServer(FakeBackend(clock=clock)) as server:
-        with Client("demo-client-id", "demo-client-secret", server.api_base_url) as client:
+    cortecs_clock = ManualClock(start=time.time())
+    with FakeServer(FakeBackend(clock=cortecs_clock)) as server:
+        with Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, server.api_base_url) as client:
             started = client.start(InstanceArgs(model_id=LLAMA))
-            clock.advance(60)
+            cortecs_clock.advance(60)
             instance = client.get_instance(started.instance_id)
         model = chat_model(instance, api_key=API_KEY, max_retries=0)
         assert model.invoke("ping").text == f"{LLAMA} echoes: ping"
@@ -213,8 +213,8 @@ def example() -> ModuleType:
 
 
 @pytest.fixture
-def running(fake_api: FakeApiProcess) -> Iterator[Instance]:
-    with Client("demo-client-id", "demo-client-secret", fake_api.api_base_url) as client:
+def running(cortecs_api: FakeApiProcess) -> Iterator[Instance]:
+    with Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, cortecs_api.api_base_url) as client:
         started = client.start(InstanceArgs(model_id=LLAMA))
         yield client.wait_until_running(started.instance_id, timeout=30)
 
@@ -287,7 +287,7 @@ def test_example_batch_through_chat_model(running: Instance, example: ModuleType
     assert [a.text for a in answers] == [f"{LLAMA} echoes: {p}" for p in "xyz"]
 
 
-def test_example_as_a_script_reading_stdin(fake_api: FakeApiProcess, running: Instance) -> None:
+def test_example_as_a_script_reading_stdin(cortecs_api: FakeApiProcess, running: Instance) -> None:
     env = without_credentials(OPENAI_API_KEY=API_KEY)
     outputs = {"chat_openai_args": running.chat_openai_config()}  # a one-instance program
     result = subprocess.run(

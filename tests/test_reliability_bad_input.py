@@ -18,7 +18,7 @@ from pulumi_cortecs._exceptions import MalformedResponseError
 from pulumi_cortecs.testing.engine import CheckFailed, Deployment, ProviderProcess
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env
 
-from tests.reliability import LLAMA
+from tests import LLAMA
 from tests.test_engine_lifecycle import declare
 
 pytestmark = pytest.mark.engine
@@ -77,8 +77,8 @@ BAD_INPUTS: dict[str, tuple[dict[str, Any], str, str]] = {
 }
 
 
-def assert_nothing_mutated(fake_api: FakeApiProcess) -> None:
-    state = fake_api.state()
+def assert_nothing_mutated(cortecs_api: FakeApiProcess) -> None:
+    state = cortecs_api.state()
     mutating = [
         call
         for call in state["calls"]
@@ -96,46 +96,50 @@ def only_failure(inputs: dict[str, Any], provider: ProviderProcess) -> tuple[str
 
 @pytest.fixture(scope="module")
 def previewer(
-    fake_api_process: FakeApiProcess, tmp_path_factory: pytest.TempPathFactory
+    cortecs_api_process: FakeApiProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ProviderProcess]:
     """One provider process for the whole table, as one preview checks every resource."""
     provider = ProviderProcess(env=provider_env(tmp_path_factory.mktemp("j") / "journal.json"))
-    provider.configure(fake_api_process.stack_config())
+    provider.configure(cortecs_api_process.stack_config())
     yield provider
     provider.close()
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
 def test_bad_input_names_the_field(
-    previewer: ProviderProcess, fake_api: FakeApiProcess, case: str
+    previewer: ProviderProcess, cortecs_api: FakeApiProcess, case: str
 ) -> None:
     inputs, field, words = BAD_INPUTS[case]
     # Raw values as the engine would send them: the SDK refuses some types in the program.
     prop, reason = only_failure({**declare(model_id=LLAMA), **inputs}, previewer)
     assert prop == field
     assert words in reason
-    assert_nothing_mutated(fake_api)
+    assert_nothing_mutated(cortecs_api)
 
 
-def test_an_unknown_extra_input_is_named(engine: ProviderProcess, fake_api: FakeApiProcess) -> None:
+def test_an_unknown_extra_input_is_named(
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
+) -> None:
     # ManagedInstance refuses unknown keywords in the program; the engine may still send one
     # (state written by another version of the program).
-    prop, reason = only_failure({**declare(model_id=LLAMA), "gpu": "A100"}, engine)
+    prop, reason = only_failure({**declare(model_id=LLAMA), "gpu": "A100"}, cortecs_engine)
     assert prop == "gpu"
     assert "is not an input of ManagedInstance; inputs are model_id, hardware_type_id" in reason
-    assert_nothing_mutated(fake_api)
+    assert_nothing_mutated(cortecs_api)
 
 
-def test_a_missing_model_is_named(engine: ProviderProcess, fake_api: FakeApiProcess) -> None:
+def test_a_missing_model_is_named(
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
+) -> None:
     inputs = {k: v for k, v in declare(model_id=LLAMA).items() if k != "model_id"}
-    assert only_failure(inputs, engine) == (
+    assert only_failure(inputs, cortecs_engine) == (
         "model_id",
         "is required: a Hugging Face model name such as 'org/model'",
     )
 
 
 def preview_with(
-    fake_api: FakeApiProcess, journal: Path, config: dict[str, Any]
+    cortecs_api: FakeApiProcess, journal: Path, config: dict[str, Any]
 ) -> list[tuple[str, str]]:
     provider = ProviderProcess(env=provider_env(journal))
     try:
@@ -147,34 +151,38 @@ def preview_with(
     return failed.value.failures
 
 
-def test_missing_credentials_fail_at_preview(fake_api: FakeApiProcess, journal_path: Path) -> None:
-    config = fake_api.stack_config()
+def test_missing_credentials_fail_at_preview(
+    cortecs_api: FakeApiProcess, cortecs_journal: Path
+) -> None:
+    config = cortecs_api.stack_config()
     del config["cortecs:clientId"], config["cortecs:clientSecret"]
-    [(prop, reason)] = preview_with(fake_api, journal_path, config)
+    [(prop, reason)] = preview_with(cortecs_api, cortecs_journal, config)
     # The engine shows a failure without a property as the resource's own problem.
     assert prop == ""
     for words in ("cortecs:clientId", "cortecs:clientSecret", "CORTECS_CLIENT_SECRET"):
         assert words in reason
-    assert_nothing_mutated(fake_api)
+    assert_nothing_mutated(cortecs_api)
 
 
-def test_wrong_credentials_fail_at_preview(fake_api: FakeApiProcess, journal_path: Path) -> None:
-    config = fake_api.stack_config(**{"cortecs:clientSecret": "not-the-secret"})
-    [(prop, reason)] = preview_with(fake_api, journal_path, config)
+def test_wrong_credentials_fail_at_preview(
+    cortecs_api: FakeApiProcess, cortecs_journal: Path
+) -> None:
+    config = cortecs_api.stack_config(**{"cortecs:clientSecret": "not-the-secret"})
+    [(prop, reason)] = preview_with(cortecs_api, cortecs_journal, config)
     assert prop == ""
     assert "cortecs:clientId and cortecs:clientSecret could not be used" in reason
     assert "HTTP 401" in reason and "were refused" in reason
     assert "not-the-secret" not in reason
-    assert fake_api.state()["token_fetches"] == 0
+    assert cortecs_api.state()["token_fetches"] == 0
 
 
 @pytest.mark.soak  # the provider retries for about 30 s before it calls the API unreachable
 def test_an_unreachable_api_fails_at_preview_once(
-    fake_api: FakeApiProcess, journal_path: Path
+    cortecs_api: FakeApiProcess, cortecs_journal: Path
 ) -> None:
     unreachable = "http://127.0.0.1:9/api/v1"  # the discard port: nothing listens
-    config = fake_api.stack_config(**{"cortecs:apiBaseUrl": unreachable})
-    [(prop, reason)] = preview_with(fake_api, journal_path, config)
+    config = cortecs_api.stack_config(**{"cortecs:apiBaseUrl": unreachable})
+    [(prop, reason)] = preview_with(cortecs_api, cortecs_journal, config)
     assert prop == ""
     assert reason.startswith("the API cannot be reached: cortecs:apiBaseUrl")
     assert unreachable in reason
@@ -212,10 +220,10 @@ def garbage_api() -> Iterator[str]:
 
 
 def test_a_malformed_catalog_fails_at_preview(
-    fake_api: FakeApiProcess, journal_path: Path, garbage_api: str
+    cortecs_api: FakeApiProcess, cortecs_journal: Path, garbage_api: str
 ) -> None:
-    config = fake_api.stack_config(**{"cortecs:apiBaseUrl": garbage_api})
-    [(prop, reason)] = preview_with(fake_api, journal_path, config)
+    config = cortecs_api.stack_config(**{"cortecs:apiBaseUrl": garbage_api})
+    [(prop, reason)] = preview_with(cortecs_api, cortecs_journal, config)
     assert prop == "model_id"
     assert "could not be checked against the catalog" in reason
     assert "answered HTTP 200 with a body this client cannot read (not JSON)" in reason

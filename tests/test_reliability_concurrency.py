@@ -10,46 +10,47 @@ from typing import Any
 
 import pytest
 from pulumi_cortecs import Client, ManagedInstance
+from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pulumi_cortecs.testing.engine import ProviderProcess, program_inputs
 from pulumi_cortecs.testing.fake import FakeBackend, FakeServer
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env
 
-from tests.reliability import LLAMA
+from tests import LLAMA
 
 RESOURCES = 16
 
 
 @pytest.mark.engine
 def test_sixteen_creates_at_once_each_start_once_and_share_one_token(
-    fake_api: FakeApiProcess, journal_path: Path
+    cortecs_api: FakeApiProcess, cortecs_journal: Path
 ) -> None:
     # Identical arguments on purpose: no create may adopt another's booting instance.
     declared = program_inputs(
         lambda: [ManagedInstance(f"llm-{n}", model_id=LLAMA) for n in range(RESOURCES)]
     )
-    preview = ProviderProcess(env=provider_env(journal_path))
+    preview = ProviderProcess(env=provider_env(cortecs_journal))
     try:
-        preview.configure(fake_api.stack_config())
+        preview.configure(cortecs_api.stack_config())
         checked = [preview.check(inputs)[0] for inputs in declared.values()]
     finally:
         preview.close()
-    fake_api.reset()  # count only what the up does
-    fake_api.configure(step_seconds=0.6)  # 3 s to boot: long enough for all to overlap
+    cortecs_api.reset()  # count only what the up does
+    cortecs_api.configure(step_seconds=0.6)  # 3 s to boot: long enough for all to overlap
 
-    up = ProviderProcess(env=provider_env(journal_path))
+    up = ProviderProcess(env=provider_env(cortecs_journal))
     most_pending = 0
     done = threading.Event()
 
     def watch() -> None:
         nonlocal most_pending
         while not done.is_set():
-            pending = [i for i in fake_api.instances() if i["status"] == "pending"]
+            pending = [i for i in cortecs_api.instances() if i["status"] == "pending"]
             most_pending = max(most_pending, len(pending))
             done.wait(0.02)
 
     watcher = threading.Thread(target=watch)
     try:
-        up.configure(fake_api.stack_config())
+        up.configure(cortecs_api.stack_config())
         watcher.start()
         with ThreadPoolExecutor(max_workers=RESOURCES) as pool:
             created: list[tuple[str, dict[str, Any]]] = list(pool.map(up.create, checked))
@@ -59,7 +60,7 @@ def test_sixteen_creates_at_once_each_start_once_and_share_one_token(
         up.close()
 
     ids = {instance_id for instance_id, _ in created}
-    state = fake_api.state()
+    state = cortecs_api.state()
     assert len(ids) == RESOURCES
     assert state["starts"] == RESOURCES
     assert {i["instance_id"] for i in state["instances"]} == ids
@@ -73,7 +74,7 @@ def test_threads_share_one_token_and_one_renewal() -> None:
     backend = FakeBackend()
     with (
         FakeServer(backend) as server,
-        Client("demo-client-id", "demo-client-secret", server.api_base_url) as client,
+        Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, server.api_base_url) as client,
     ):
 
         def stampede() -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 from pulumi_cortecs import Client, Instance, InstanceArgs, ServerError
+from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pulumi_cortecs.testing.engine import Deployment, ProviderProcess
 from pulumi_cortecs.testing.fake import FakeBackend, ManualClock, mock_api
 from pulumi_cortecs.testing.processes import FakeApiProcess
 
-from tests.reliability import LLAMA, lifecycle_steps, run_fault_lifecycles
+from tests import LLAMA
+from tests.reliability import lifecycle_steps, run_fault_lifecycles
 
 pytestmark = pytest.mark.engine
 
@@ -19,10 +21,10 @@ CI_LIFECYCLES = 5
 
 @pytest.mark.parametrize(("rate", "seed"), [(0.10, 7), (0.25, 11)])
 def test_lifecycles_complete_under_random_faults(
-    fake_api: FakeApiProcess, rate: float, seed: int
+    cortecs_api: FakeApiProcess, rate: float, seed: int
 ) -> None:
     run = run_fault_lifecycles(
-        fake_api, rate=rate, seed=seed, count=CI_LIFECYCLES, parallel=CI_LIFECYCLES
+        cortecs_api, rate=rate, seed=seed, count=CI_LIFECYCLES, parallel=CI_LIFECYCLES
     )
     assert run.failures == []
     assert run.completed == CI_LIFECYCLES
@@ -33,13 +35,15 @@ def test_lifecycles_complete_under_random_faults(
     assert run.faults_total >= rate * run.api_calls / 2, "the faults were really injected"
 
 
-def test_every_lost_answer_is_reconciled(engine: ProviderProcess, fake_api: FakeApiProcess) -> None:
+def test_every_lost_answer_is_reconciled(
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
+) -> None:
     """Each call acts on the server and its answer is lost: start, stop, restart, delete."""
     steps = {name: inputs for name, inputs, _, _ in lifecycle_steps()}
-    stack = Deployment(engine)
+    stack = Deployment(cortecs_engine)
 
     def lose_next(method: str, path: str) -> None:
-        fake_api.faults(drop_next={"method": method, "path": path, "after_processing": True})
+        cortecs_api.faults(drop_next={"method": method, "path": path, "after_processing": True})
 
     lose_next("POST", "/instances/start")
     assert stack.up({"chat": dict(steps["replace"] or {})}) == {"chat": "create"}
@@ -58,21 +62,21 @@ def test_every_lost_answer_is_reconciled(engine: ProviderProcess, fake_api: Fake
     lose_next("DELETE", f"/instances/{instance_id}")
     stack.destroy()
 
-    state = fake_api.state()
+    state = cortecs_api.state()
     assert state["faults_injected"] == {"lost_response": 4}
     assert state["starts"] == 1
     assert state["instances"] == [] and state["deleted_ids"] == [instance_id]
 
 
-def test_lost_answers_without_the_provider(fake_api: FakeApiProcess) -> None:
+def test_lost_answers_without_the_provider(cortecs_api: FakeApiProcess) -> None:
     """The client on its own: a restart or delete whose answer was lost reports success."""
-    with Client("demo-client-id", "demo-client-secret", fake_api.api_base_url) as client:
+    with Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, cortecs_api.api_base_url) as client:
         instance = client.wait_until_running(client.start(InstanceArgs(model_id=LLAMA)).instance_id)
         client.stop(instance.instance_id)
-        fake_api.faults(drop_next={"path": "/instances/restart", "after_processing": True})
+        cortecs_api.faults(drop_next={"path": "/instances/restart", "after_processing": True})
         assert client.restart(instance.instance_id).status in ("pending", "running")
         client.stop(instance.instance_id)
-        fake_api.faults(
+        cortecs_api.faults(
             drop_next={
                 "path": f"/instances/{instance.instance_id}",
                 "method": "DELETE",
@@ -80,7 +84,7 @@ def test_lost_answers_without_the_provider(fake_api: FakeApiProcess) -> None:
             }
         )
         assert client.delete(instance.instance_id) == instance.instance_id
-    assert fake_api.state()["faults_injected"] == {"lost_response": 2}
+    assert cortecs_api.state()["faults_injected"] == {"lost_response": 2}
 
 
 def test_a_lost_start_is_never_resent_while_its_outcome_is_unknown(
@@ -88,10 +92,15 @@ def test_a_lost_start_is_never_resent_while_its_outcome_is_unknown(
 ) -> None:
     """The start's answer is lost and the check that would find its instance fails too (its
     own retries ran out): the next attempt checks again rather than starting a second one."""
-    clock = ManualClock()
-    backend = FakeBackend(clock=clock)
+    cortecs_clock = ManualClock()
+    backend = FakeBackend(clock=cortecs_clock)
     with mock_api(backend) as api:
-        client = Client("demo-client-id", "demo-client-secret", sleep=clock.advance, clock=clock)
+        client = Client(
+            DEMO_CLIENT_ID,
+            DEMO_CLIENT_SECRET,
+            sleep=cortecs_clock.sleep,
+            clock=cortecs_clock,
+        )
         find_started = client._find_started
         checks: list[str] = []
 

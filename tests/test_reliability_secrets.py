@@ -18,7 +18,7 @@ from pulumi_cortecs.testing.engine import Deployment, ProviderProcess, program_i
 from pulumi_cortecs.testing.fake.tokens import TokenStore
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env, start_fake_api
 
-from tests.reliability import LLAMA
+from tests import LLAMA
 
 pytestmark = pytest.mark.engine
 

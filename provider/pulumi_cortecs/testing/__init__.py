@@ -1,1 +1,82 @@
-"""Test helpers: a fake of the API, and a driver that plays the Pulumi engine's part."""
+"""Test helpers for code that uses cortecs.ai instances, and this project's own tests.
+
+- A fake of the API (:class:`FakeBackend`), in-process (:class:`mock_api`, needs respx) or over
+  HTTP (:class:`FakeServer`, or ``python -m pulumi_cortecs.testing.fake``), on a
+  :class:`ManualClock` so lifecycles are instant and deterministic.
+- The fake in its own process, steered through its admin endpoints (:class:`FakeApiProcess`).
+- A driver that plays the Pulumi engine's part against a provider process over gRPC
+  (:class:`ProviderProcess`, :class:`Deployment`, :func:`program_inputs`).
+- pytest fixtures (``cortecs_clock``, ``cortecs_mock``, ``cortecs_api``, ``cortecs_engine``),
+  registered as a pytest plugin when this package is installed.
+
+Names are imported on first use, so the plugin loads nothing heavy into a test session.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pulumi_cortecs._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from pulumi_cortecs.testing.engine import (
+        CheckFailed,
+        Deployment,
+        ProviderProcess,
+        StateEntry,
+        program_inputs,
+    )
+    from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, Faults, ManualClock, mock_api
+    from pulumi_cortecs.testing.fake.backend import (
+        DEMO_API_KEY,
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+    )
+    from pulumi_cortecs.testing.processes import (
+        DEMO_CONFIG,
+        FakeApiProcess,
+        provider_env,
+        start_fake_api,
+        without_credentials,
+    )
+
+_SUBMODULES: dict[str, str] = {
+    **dict.fromkeys(
+        ("CheckFailed", "Deployment", "ProviderProcess", "StateEntry", "program_inputs"), "engine"
+    ),
+    **dict.fromkeys(("FakeBackend", "FakeServer", "Faults", "ManualClock", "mock_api"), "fake"),
+    **dict.fromkeys(("DEMO_API_KEY", "DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET"), "fake.backend"),
+    **dict.fromkeys(
+        (
+            "DEMO_CONFIG",
+            "FakeApiProcess",
+            "provider_env",
+            "start_fake_api",
+            "without_credentials",
+        ),
+        "processes",
+    ),
+}
+
+__all__ = [
+    "DEMO_API_KEY",
+    "DEMO_CLIENT_ID",
+    "DEMO_CLIENT_SECRET",
+    "DEMO_CONFIG",
+    "CheckFailed",
+    "Deployment",
+    "FakeApiProcess",
+    "FakeBackend",
+    "FakeServer",
+    "Faults",
+    "ManualClock",
+    "ProviderProcess",
+    "StateEntry",
+    "mock_api",
+    "program_inputs",
+    "provider_env",
+    "start_fake_api",
+    "without_credentials",
+]
+
+__getattr__, __dir__ = lazy_exports(__name__, _SUBMODULES)

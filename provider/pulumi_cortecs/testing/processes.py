@@ -12,10 +12,12 @@ from typing import Any
 
 import httpx
 
+from pulumi_cortecs.testing.fake.backend import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
 DEMO_CONFIG = {
-    "cortecs:clientId": "demo-client-id",
-    "cortecs:clientSecret": "demo-client-secret",
-    "cortecs:apiKey": "demo-api-key",
+    "cortecs:clientId": DEMO_CLIENT_ID,
+    "cortecs:clientSecret": DEMO_CLIENT_SECRET,
+    "cortecs:apiKey": DEMO_API_KEY,
 }
 CREDENTIAL_VARIABLES = (
     "CORTECS_CLIENT_ID",

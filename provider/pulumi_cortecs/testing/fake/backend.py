@@ -35,6 +35,11 @@ from pulumi_cortecs.testing.fake.wire import (
     json_response,
 )
 
+# The credentials the fake accepts unless told otherwise, for demos and tests.
+DEMO_CLIENT_ID = "demo-client-id"
+DEMO_CLIENT_SECRET = "demo-client-secret"
+DEMO_API_KEY = "demo-api-key"
+
 _SERVE_PATH = re.compile(r"^/serve/(?P<instance_id>[^/]+)/v1(?P<route>/.*)?$")
 
 Handler = Callable[[FakeRequest, "re.Match[str]"], FakeResponse]
@@ -86,9 +91,9 @@ class FakeBackend:
         num_steps: int = 5,
         token_ttl: float = 3600.0,
         response_shape: Literal["newer", "older"] = "newer",
-        client_id: str = "demo-client-id",
-        client_secret: str = "demo-client-secret",
-        api_key: str = "demo-api-key",
+        client_id: str = DEMO_CLIENT_ID,
+        client_secret: str = DEMO_CLIENT_SECRET,
+        api_key: str = DEMO_API_KEY,
         serving_delay: float = 0.0,
         seed: int = 0,
     ) -> None:

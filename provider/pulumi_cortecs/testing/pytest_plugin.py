@@ -1,0 +1,77 @@
+"""pytest fixtures for the fake cortecs.ai API and the provider, shipped as a plugin (the
+``pytest11`` entry point ``cortecs``), as respx ships ``respx_mock``.
+
+Every fixture imports what it needs when it is first used, so a test session that uses none of
+them pays nothing for this plugin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from pulumi_cortecs.testing import FakeApiProcess, FakeBackend, ManualClock, ProviderProcess
+
+# Init steps of the HTTP fake: long enough to see every step, short enough for a fast suite.
+STEP_SECONDS = 0.05
+
+
+@pytest.fixture
+def cortecs_clock() -> ManualClock:
+    """A clock that moves only when slept on or advanced: a fake's clock, and a client's clock
+    and sleep, so that waiting takes no time."""
+    from pulumi_cortecs.testing import ManualClock
+
+    return ManualClock()
+
+
+@pytest.fixture
+def cortecs_mock(cortecs_clock: ManualClock) -> Iterator[FakeBackend]:
+    """The fake API in-process (through respx): httpx requests to ``https://cortecs.ai`` reach
+    a fresh backend that runs on ``cortecs_clock``."""
+    from pulumi_cortecs.testing import FakeBackend, mock_api
+
+    with mock_api(FakeBackend(clock=cortecs_clock)) as backend:
+        yield backend
+
+
+@pytest.fixture(scope="session")
+def cortecs_api_process() -> Iterator[FakeApiProcess]:
+    """``python -m pulumi_cortecs.testing.fake`` in its own process, for the whole session."""
+    from pulumi_cortecs.testing import start_fake_api
+
+    with start_fake_api("--step-seconds", str(STEP_SECONDS)) as fake:
+        yield fake
+
+
+@pytest.fixture
+def cortecs_api(cortecs_api_process: FakeApiProcess) -> FakeApiProcess:
+    """The session's fake API over HTTP, emptied and with its default settings."""
+    from pulumi_cortecs.testing import DEMO_API_KEY
+
+    cortecs_api_process.reset()
+    cortecs_api_process.configure(
+        step_seconds=STEP_SECONDS, serving_delay=0.0, api_key=DEMO_API_KEY
+    )
+    return cortecs_api_process
+
+
+@pytest.fixture
+def cortecs_journal(tmp_path: Path) -> Path:
+    """Where the provider processes of a test keep their journal of unfinished creates."""
+    return tmp_path / "unfinished-creates.json"
+
+
+@pytest.fixture
+def cortecs_engine(cortecs_api: FakeApiProcess, cortecs_journal: Path) -> Iterator[ProviderProcess]:
+    """A dynamic-provider server, configured with a dev stack's config against ``cortecs_api``."""
+    from pulumi_cortecs.testing import ProviderProcess, provider_env
+
+    provider = ProviderProcess(env=provider_env(cortecs_journal))
+    provider.configure(cortecs_api.stack_config())
+    yield provider
+    provider.close()
