@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pulumi_cortecs.__version__ import __title__, __version__
 from pulumi_cortecs._lazy import lazy_exports
 
 if TYPE_CHECKING:
@@ -108,6 +109,8 @@ __all__ = [
     "ReadinessProbeError",
     "ServerError",
     "WaitTimeoutError",
+    "__title__",
+    "__version__",
     "chat_model",
 ]
 
