@@ -31,6 +31,7 @@ from typing import Any
 
 import grpc
 from pulumi_cortecs import ManagedInstance
+from pulumi_cortecs._schema import START_ARGS, names
 from pulumi_cortecs.testing.engine import (
     CheckFailed,
     Deployment,
@@ -42,7 +43,7 @@ from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env, start
 
 from tests import LLAMA
 
-ARG_FIELDS = ("model_id", "hardware_type_id", "context_length", "billing_interval", "num_workers")
+ARG_FIELDS = names(START_ARGS)
 ALL_FAULT_KINDS = ("429", "500", "502", "503", "drop", "slow", "token_expiry", "lost_start")
 
 # (step, inputs of the one resource or None to destroy, the plan the engine must make, status)

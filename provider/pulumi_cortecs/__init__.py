@@ -20,14 +20,19 @@ if TYPE_CHECKING:
         ApiConnectionError,
         ApiError,
         AuthenticationError,
+        CortecsError,
+        InstanceNotServingError,
         InstanceStoppedError,
         InvalidRequestError,
         MalformedResponseError,
+        MissingApiKeyError,
         MissingCredentialsError,
         NotFoundError,
         ProvisioningError,
         RateLimitError,
+        ReadinessProbeError,
         ServerError,
+        UnknownModelError,
         WaitTimeoutError,
     )
     from pulumi_cortecs.api._client import Client
@@ -42,7 +47,6 @@ if TYPE_CHECKING:
     )
     from pulumi_cortecs.langchain import chat_model
     from pulumi_cortecs.resource._managed_instance import ManagedInstance, ManagedInstanceArgs
-    from pulumi_cortecs.resource._readiness import ReadinessProbeError
     from pulumi_cortecs.resource.dynamic_provider import ManagedInstanceProvider
 
 # Which module defines each public name.
@@ -54,14 +58,19 @@ _SUBMODULES: dict[str, str] = {
             "ApiConnectionError",
             "ApiError",
             "AuthenticationError",
+            "CortecsError",
+            "InstanceNotServingError",
             "InstanceStoppedError",
             "InvalidRequestError",
             "MalformedResponseError",
+            "MissingApiKeyError",
             "MissingCredentialsError",
             "NotFoundError",
             "ProvisioningError",
             "RateLimitError",
+            "ReadinessProbeError",
             "ServerError",
+            "UnknownModelError",
             "WaitTimeoutError",
         ),
         "_exceptions",
@@ -79,7 +88,6 @@ _SUBMODULES: dict[str, str] = {
         ),
         "api._models",
     ),
-    "ReadinessProbeError": "resource._readiness",
     "ManagedInstance": "resource._managed_instance",
     "ManagedInstanceArgs": "resource._managed_instance",
 }
@@ -89,10 +97,12 @@ __all__ = [
     "ApiError",
     "AuthenticationError",
     "Client",
+    "CortecsError",
     "HardwareType",
     "InitProgress",
     "Instance",
     "InstanceArgs",
+    "InstanceNotServingError",
     "InstanceStatus",
     "InstanceStoppedError",
     "InvalidRequestError",
@@ -100,6 +110,7 @@ __all__ = [
     "ManagedInstance",
     "ManagedInstanceArgs",
     "ManagedInstanceProvider",
+    "MissingApiKeyError",
     "MissingCredentialsError",
     "ModelPreview",
     "NotFoundError",
@@ -108,6 +119,7 @@ __all__ = [
     "RateLimitError",
     "ReadinessProbeError",
     "ServerError",
+    "UnknownModelError",
     "WaitTimeoutError",
     "__title__",
     "__version__",

@@ -1,4 +1,22 @@
-"""The exceptions the client raises, one tree rooted at :class:`ApiError`.
+"""Every exception the package raises, under one root, so ``except CortecsError`` catches all:
+
+    CortecsError
+    ├── ApiError                      a call to the API (or an instance's endpoint) failed
+    │   ├── ApiConnectionError        the API could not be reached, or the connection broke
+    │   ├── AuthenticationError       credentials refused (HTTP 401/403)
+    │   │   └── MissingCredentialsError   no client id or secret, as argument or environment
+    │   ├── InvalidRequestError       the API refused the request (HTTP 400/422)
+    │   ├── NotFoundError             no such instance or model (HTTP 404)
+    │   ├── RateLimitError            HTTP 429, after the retries ran out
+    │   ├── ServerError               HTTP 5xx, after the retries ran out
+    │   ├── MalformedResponseError    a success status with a body the client cannot read
+    │   ├── InstanceStoppedError      an instance awaited to run was stopped instead
+    │   ├── WaitTimeoutError          an instance did not reach a status in time
+    │   └── ReadinessProbeError       an instance runs but its chat endpoint does not answer
+    ├── UnknownModelError             a model the catalog does not list (also a LookupError)
+    ├── ProvisioningError             a create or update failed; says what became of the instance
+    ├── MissingApiKeyError            no API key for an instance's endpoint (also a ValueError)
+    └── InstanceNotServingError       an instance without a base_url yet (also a ValueError)
 
 Messages name the call (method and path), the HTTP status and the server's own words, and
 never a credential: the client redacts its secrets before an error is built.
@@ -7,8 +25,12 @@ never a credential: the client redacts its secrets before an error is built.
 from __future__ import annotations
 
 
-class ApiError(Exception):
-    """A call to the dedicated-instance API did not succeed."""
+class CortecsError(Exception):
+    """Anything this package raises on purpose."""
+
+
+class ApiError(CortecsError):
+    """A call to the dedicated-instance API, or to an instance's endpoint, did not succeed."""
 
     def __init__(
         self,
@@ -47,6 +69,10 @@ class ApiError(Exception):
         )
 
 
+class ApiConnectionError(ApiError):
+    """The API could not be reached, or the connection broke, after the retries ran out."""
+
+
 class AuthenticationError(ApiError):
     """Credentials are missing or wrong, or the token was refused."""
 
@@ -55,12 +81,12 @@ class MissingCredentialsError(AuthenticationError):
     """No client id or client secret was given, as an argument or in the environment."""
 
 
-class NotFoundError(ApiError):
-    """The instance or model does not exist (or no longer does)."""
-
-
 class InvalidRequestError(ApiError):
     """The API refused the request as malformed or not allowed (HTTP 400/422)."""
+
+
+class NotFoundError(ApiError):
+    """The instance or model does not exist (or no longer does)."""
 
 
 class RateLimitError(ApiError):
@@ -75,14 +101,6 @@ class MalformedResponseError(ApiError):
     """The API answered with a success status but a body this client cannot read."""
 
 
-class ProvisioningError(ApiError):
-    """A create failed after an instance was started; the message says what became of it."""
-
-
-class ApiConnectionError(ApiError):
-    """The API could not be reached, or the connection broke, after the retries ran out."""
-
-
 class InstanceStoppedError(ApiError):
     """An instance that was being waited on to run was stopped."""
 
@@ -92,3 +110,30 @@ class WaitTimeoutError(ApiError):
 
     instance_id: str | None = None
     last_status: str | None = None
+
+
+class ReadinessProbeError(ApiError):
+    """The instance runs but its chat endpoint refused the probe or never answered in time."""
+
+
+class UnknownModelError(CortecsError, LookupError):
+    """The catalog has no model of that id; ``suggestions`` are close names it does have."""
+
+    def __init__(self, model_id: str, suggestions: list[str]) -> None:
+        hint = f"; did you mean {' or '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"model {model_id!r} is not in the catalog{hint}")
+        self.model_id = model_id
+        self.suggestions = suggestions
+
+
+class ProvisioningError(CortecsError):
+    """A create or update failed after an instance was started; the message says what became
+    of it (deleted, or kept and recorded for the next run)."""
+
+
+class MissingApiKeyError(CortecsError, ValueError):
+    """No API key for the instance's OpenAI-compatible endpoint was given or found."""
+
+
+class InstanceNotServingError(CortecsError, ValueError):
+    """The instance has no ``base_url`` yet: it is still starting, or it is stopped."""

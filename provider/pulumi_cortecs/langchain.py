@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from pulumi_cortecs._exceptions import InstanceNotServingError, MissingApiKeyError
 from pulumi_cortecs.api._models import Instance
 
 if TYPE_CHECKING:
@@ -20,14 +21,6 @@ API_KEY_VARIABLE = "OPENAI_API_KEY"
 INSTALL_HINT = "pip install 'pulumi-cortecs-instances[langchain]'"
 # How `pulumi stack output --json` shows a secret unless asked for --show-secrets.
 _SECRET_PLACEHOLDER = "[secret]"
-
-
-class MissingApiKeyError(ValueError):
-    """No API key for the instance's OpenAI-compatible endpoint was given or found."""
-
-
-class InstanceNotServingError(ValueError):
-    """The instance has no ``base_url`` yet: it is still starting, or it is stopped."""
 
 
 def chat_openai_args(source: Instance | Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from pulumi_cortecs._exceptions import (
     ServerError,
     WaitTimeoutError,
 )
+from pulumi_cortecs._schema import API_BASE_URL, CLIENT_ID, CLIENT_SECRET
 from pulumi_cortecs.api import _retry
 from pulumi_cortecs.api._auth import Redactor, Secret, SecretBody, TokenCache
 from pulumi_cortecs.api._models import (
@@ -91,11 +91,9 @@ class Client:
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        self._client_id = client_id or os.environ.get("CORTECS_CLIENT_ID") or None
-        self._client_secret = Secret(client_secret or os.environ.get("CORTECS_CLIENT_SECRET") or "")
-        self._api_base_url = (
-            api_base_url or os.environ.get("CORTECS_API_BASE_URL") or DEFAULT_API_BASE_URL
-        ).rstrip("/")
+        self._client_id = CLIENT_ID.value(client_id)
+        self._client_secret = Secret(CLIENT_SECRET.value(client_secret) or "")
+        self._api_base_url = (API_BASE_URL.value(api_base_url) or DEFAULT_API_BASE_URL).rstrip("/")
         self._max_attempts = max_attempts
         self._backoff = _retry.Backoff(max_backoff)
         self._sleep = sleep

@@ -11,23 +11,15 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from pulumi_cortecs._exceptions import NotFoundError
+from pulumi_cortecs._exceptions import NotFoundError, UnknownModelError
+from pulumi_cortecs._schema import START_ARGS
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._models import HardwareType, InstanceArgs, ModelPreview
 
+# The API never picks a context length above this by default, even where the hardware allows more.
 DEFAULT_CONTEXT_CAP = 32000
-DEFAULT_BILLING_INTERVAL = "per_minute"
-DEFAULT_NUM_WORKERS = 1
 
 T = TypeVar("T")
-
-
-class UnknownModelError(LookupError):
-    def __init__(self, model_id: str, suggestions: list[str]) -> None:
-        hint = f"; did you mean {' or '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"model {model_id!r} is not in the catalog{hint}")
-        self.model_id = model_id
-        self.suggestions = suggestions
 
 
 class Catalog:
@@ -81,11 +73,11 @@ def resolve_defaults(args: InstanceArgs, model: ModelPreview) -> InstanceArgs:
     context = args.context_length
     if context is None and hardware in model.max_context_lengths:
         context = min(DEFAULT_CONTEXT_CAP, model.max_context_lengths[hardware])
+    fixed = {
+        prop.name: prop.api_default
+        for prop in START_ARGS
+        if prop.api_default is not None and getattr(args, prop.name) is None
+    }
     return args.model_copy(
-        update={
-            "hardware_type_id": hardware,
-            "context_length": context,
-            "billing_interval": args.billing_interval or DEFAULT_BILLING_INTERVAL,
-            "num_workers": args.num_workers or DEFAULT_NUM_WORKERS,
-        }
+        update={"hardware_type_id": hardware, "context_length": context, **fixed}
     )

@@ -1,43 +1,44 @@
-"""ManagedInstance: a dedicated LLM instance declared in a Pulumi program."""
+"""ManagedInstance: a dedicated LLM instance declared in a Pulumi program.
+
+Its arguments and its outputs are those the schema declares (:mod:`pulumi_cortecs._schema`):
+``ManagedInstanceArgs`` has a field per input, and the class an ``Output`` annotation per
+property, which is how the SDK turns wire values back into the right Python types.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import dataclasses
+import operator
+import typing
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import Resource
 
+from pulumi_cortecs._schema import INPUTS, OUTPUTS, PROPERTIES, InstanceState, Property
 from pulumi_cortecs.resource.dynamic_provider import ManagedInstanceProvider
 
-OUTPUT_PROPERTIES = (
-    "instance_id",
-    "base_url",
-    "status",
-    "model_name",
-    "started_at",
-    "price_per_hour",
-    "currency",
-    "estimated_cost_per_hour",
-    "chat_openai_args",
+_TYPES = typing.get_type_hints(InstanceState)
+
+
+def _of(generic: Any, prop: Property) -> Any:
+    """``generic[T]`` for the property's declared type ``T``, built at run time."""
+    return operator.getitem(generic, _TYPES[prop.name])
+
+
+ManagedInstanceArgs = dataclasses.make_dataclass(
+    "ManagedInstanceArgs",
+    [
+        (prop.name, _of(pulumi.Input, prop))
+        if prop.required
+        else (prop.name, _of(pulumi.Input, prop) | None, None)
+        for prop in INPUTS
+    ],
 )
-
-
-@dataclass
-class ManagedInstanceArgs:
-    """The inputs of a ManagedInstance; see the README's table for defaults and effects."""
-
-    model_id: pulumi.Input[str]
-    hardware_type_id: pulumi.Input[str] | None = None
-    context_length: pulumi.Input[int] | None = None
-    billing_interval: pulumi.Input[str] | None = None
-    num_workers: pulumi.Input[int] | None = None
-    chat_openai_kwargs: pulumi.Input[dict[str, Any]] | None = None
-    running: pulumi.Input[bool] | None = None
-    readiness_probe: pulumi.Input[bool] | None = None
-    adopt_existing: pulumi.Input[bool] | None = None
-    wait_timeout_seconds: pulumi.Input[float] | None = None
-    max_price_per_hour: pulumi.Input[float] | None = None
+ManagedInstanceArgs.__module__ = __name__
+ManagedInstanceArgs.__doc__ = (
+    "The inputs of a ManagedInstance; see the README's table for defaults and effects."
+)
 
 
 class ManagedInstance(Resource, module="cortecs", name="ManagedInstance"):
@@ -47,31 +48,12 @@ class ManagedInstance(Resource, module="cortecs", name="ManagedInstance"):
     stops and deletes it. Pass a :class:`ManagedInstanceArgs` or the same fields as keywords.
     """
 
-    instance_id: pulumi.Output[str]
-    base_url: pulumi.Output[str | None]
-    status: pulumi.Output[str]
-    model_id: pulumi.Output[str]
-    model_name: pulumi.Output[str]
-    hardware_type_id: pulumi.Output[str]
-    context_length: pulumi.Output[int]
-    billing_interval: pulumi.Output[str]
-    num_workers: pulumi.Output[int]
-    started_at: pulumi.Output[str | None]
-    price_per_hour: pulumi.Output[float | None]
-    currency: pulumi.Output[str | None]
-    estimated_cost_per_hour: pulumi.Output[float | None]
-    chat_openai_args: pulumi.Output[dict[str, Any]]
-    chat_openai_kwargs: pulumi.Output[dict[str, Any]]
-    running: pulumi.Output[bool]
-    readiness_probe: pulumi.Output[bool]
-    adopt_existing: pulumi.Output[bool]
-    wait_timeout_seconds: pulumi.Output[float]
-    max_price_per_hour: pulumi.Output[float | None]
+    __annotations__ = {prop.name: _of(pulumi.Output, prop) for prop in PROPERTIES}
 
     def __init__(
         self,
         resource_name: str,
-        args: ManagedInstanceArgs | None = None,
+        args: Any | None = None,
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
@@ -79,8 +61,9 @@ class ManagedInstance(Resource, module="cortecs", name="ManagedInstance"):
             args = ManagedInstanceArgs(**kwargs)
         elif kwargs:
             raise TypeError("pass either a ManagedInstanceArgs or keyword arguments, not both")
-        # A fresh dict per resource: the base class adds the serialized provider to it.
-        props: dict[str, Any] = {name: None for name in OUTPUT_PROPERTIES}
+        # A fresh dict per resource: the base class adds the serialized provider to it. Outputs
+        # are passed as None so the SDK makes them resolvable.
+        props: dict[str, Any] = {prop.name: None for prop in OUTPUTS}
         # Not dataclasses.asdict: it would deep-copy Outputs.
-        props.update({field.name: getattr(args, field.name) for field in fields(args)})
+        props.update({prop.name: getattr(args, prop.name) for prop in INPUTS})
         super().__init__(ManagedInstanceProvider(), resource_name, props, opts)

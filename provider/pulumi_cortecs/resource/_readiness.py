@@ -12,13 +12,9 @@ from collections.abc import Callable
 import httpx
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, wait_exponential
 
-from pulumi_cortecs._exceptions import ApiError
+from pulumi_cortecs._exceptions import ReadinessProbeError
 
 PROBE_MESSAGE = "Reply with OK."
-
-
-class ReadinessProbeError(ApiError):
-    """The instance runs but its chat endpoint refused the probe or never answered in time."""
 
 
 class _NotAnsweringYet(Exception):

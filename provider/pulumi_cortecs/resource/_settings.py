@@ -1,7 +1,8 @@
 """Where the provider finds its credentials: stack config first, then the environment.
 
 Stack config arrives in ``configure()`` with namespaced keys (``cortecs:clientSecret``); inside
-the provider process ``pulumi.Config()`` is empty, so nothing else can read it.
+the provider process ``pulumi.Config()`` is empty, so nothing else can read it. The keys and
+their environment fallbacks are declared in :mod:`pulumi_cortecs._schema`.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-NAMESPACE = "cortecs"
-CONFIG_KEYS = {
-    "client_id": ("clientId", "CORTECS_CLIENT_ID"),
-    "client_secret": ("clientSecret", "CORTECS_CLIENT_SECRET"),
-    "api_base_url": ("apiBaseUrl", "CORTECS_API_BASE_URL"),
-    "api_key": ("apiKey", "OPENAI_API_KEY"),
-}
+from pulumi_cortecs._schema import (
+    API_BASE_URL,
+    API_KEY,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    NAMESPACE,
+    ConfigKey,
+)
 
 
 class ConfigSource(Protocol):
@@ -35,8 +37,12 @@ class ProviderSettings:
     def from_config(
         cls, config: ConfigSource, environ: Mapping[str, str] = os.environ
     ) -> ProviderSettings:
-        values: dict[str, str | None] = {}
-        for attribute, (key, variable) in CONFIG_KEYS.items():
-            value = config.get(f"{NAMESPACE}:{key}") or environ.get(variable)
-            values[attribute] = str(value) if value else None
-        return cls(**values)
+        def value(key: ConfigKey) -> str | None:
+            return key.value(config.get(f"{NAMESPACE}:{key.key}"), environ)
+
+        return cls(
+            client_id=value(CLIENT_ID),
+            client_secret=value(CLIENT_SECRET),
+            api_base_url=value(API_BASE_URL),
+            api_key=value(API_KEY),
+        )

@@ -6,8 +6,11 @@ needs at run time (client, catalog, journal) is built there, never at constructi
 whatever a provider holds when the program constructs it is pickled into every resource's state.
 
 A Pulumi program imports this module only to name the class, so it stays light: the HTTP
-client, the models and the lifecycle logic (:mod:`provider.lifecycle`) load in ``configure``,
-in the provider process.
+client, the models and the lifecycle logic (:mod:`~pulumi_cortecs.resource._lifecycle`) load in
+``configure``, in the provider process.
+
+State records this class by its module path, ``pulumi_cortecs.resource.dynamic_provider``: the
+path is part of the package's compatibility promise, which is why this module is public.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pulumi.dynamic import (
+    CheckFailure,
     CheckResult,
     ConfigureRequest,
     CreateResult,
@@ -36,27 +40,36 @@ class ManagedInstanceProvider(ResourceProvider):
     _lifecycle: InstanceLifecycle
 
     def configure(self, req: ConfigureRequest) -> None:
-        from pulumi_cortecs.resource._lifecycle import (
-            InstanceLifecycle,  # here, not above: see the module docstring
-        )
+        # Here, not at the top: see the module docstring.
+        from pulumi_cortecs.resource._lifecycle import InstanceLifecycle
 
         widen_server_pool()
         self._lifecycle = InstanceLifecycle.from_config(req.config)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return self._lifecycle.check(news)
+        checked = self._lifecycle.check(news)
+        failures = [CheckFailure(f.property, f.reason) for f in checked.failures]
+        return CheckResult(checked.inputs, failures)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return self._lifecycle.diff(id_, olds, news)
+        planned = self._lifecycle.diff(id_, olds, news)
+        return DiffResult(
+            changes=planned.changes,
+            replaces=planned.replaces,
+            stables=[],
+            delete_before_replace=False,
+        )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return self._lifecycle.create(props)
+        return CreateResult(*self._lifecycle.create(props))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return self._lifecycle.update(id_, olds, news)
+        return UpdateResult(self._lifecycle.update(id_, olds, news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        return self._lifecycle.read(id_, props)
+        outputs = self._lifecycle.read(id_, props)
+        # An empty id tells the engine the instance is gone (and no outputs would crash it).
+        return ReadResult(id_, outputs) if outputs is not None else ReadResult(id_="", outs={})
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
         self._lifecycle.delete(id_)

@@ -1,0 +1,421 @@
+"""The properties of a cortecs.ai instance as a Pulumi resource, and the provider's config,
+declared once.
+
+Each property is a field of :class:`InstanceInputs` (what a program declares) or
+:class:`InstanceState` (what the resource holds after apply), with its Python type, default
+and a :class:`Property` describing the rest: whether a change replaces the instance or
+updates it, whether it is sent to the API when starting, how an input is checked, whether it
+is secret, and its description. Everything that names a property derives from these two
+classes: ``ManagedInstanceArgs`` and the resource's output annotations, parsing and checking
+inputs, the diff, the start request, the outputs, matching an instance to a resource, the
+README's tables and the Pulumi package schema.
+
+Nothing here imports Pulumi, httpx or pydantic: a Pulumi program loads this module.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, dataclass, field, fields
+from enum import Enum
+from typing import Any, Protocol
+
+BILLING_INTERVALS: tuple[str, ...] = ("per_minute", "per_hour")
+MIN_WORKERS = 1
+MAX_WORKERS = 8
+DEFAULT_WAIT_TIMEOUT_SECONDS = 1800.0
+
+# Keys of chat_openai_kwargs that would put a credential into plain-text state.
+CREDENTIAL_KEYS = frozenset({"api_key", "openai_api_key", "client_secret", "token", "access_token"})
+
+
+class Change(Enum):
+    """What a changed input does to the instance."""
+
+    REPLACE = "replace"  # the API cannot change it in place: a new instance replaces the old
+    UPDATE = "update"  # applied to the same instance
+
+
+class Rule(Protocol):
+    """How an input's value is checked: ``parse`` returns it normalised or raises ValueError
+    saying what is allowed; ``allowed`` says it for the documentation."""
+
+    @property
+    def allowed(self) -> str: ...
+
+    def parse(self, value: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Property:
+    """One property of the resource, as everything that names it needs to know it."""
+
+    name: str
+    python_type: type
+    description: str
+    change: Change | None  # None: an output the API or the provider computes
+    default: Any = None  # what an unset input becomes (None: unset, the API decides)
+    required: bool = False
+    start_arg: bool = False  # sent in POST /instances/start, and resolved by the API
+    secret: bool = False
+    nullable: bool = False  # an output that may be null
+    rule: Rule | None = None
+    api_default: Any = None  # what the API picks when a start argument is unset, if fixed
+    default_doc: str | None = None  # the README's wording of a default the API decides
+
+    @property
+    def is_input(self) -> bool:
+        return self.change is not None
+
+    @property
+    def allowed(self) -> str:
+        """What an input accepts, in words."""
+        return self.rule.allowed if self.rule else ""
+
+    def check(self, value: Any) -> Any:
+        """A known input value, normalised; ValueError saying what is allowed."""
+        if self.rule is None:
+            raise ValueError(f"{self.name} is an output, not an input")
+        return self.rule.parse(value)
+
+    def default_value(self) -> Any:
+        """What an unset input becomes: a copy, so no two resources share a mutable default."""
+        return copy.copy(self.default)
+
+    @property
+    def camel_name(self) -> str:
+        """The name in Pulumi's package schema and in YAML programs (``modelId``)."""
+        head, *rest = self.name.split("_")
+        return head + "".join(part.capitalize() for part in rest)
+
+
+_PROPERTY = "property"
+
+
+def _input(
+    description: str,
+    *,
+    change: Change,
+    rule: Rule,
+    default: Any = None,
+    required: bool = False,
+    start_arg: bool = False,
+    api_default: Any = None,
+    default_doc: str | None = None,
+) -> Any:
+    spec = {
+        "description": description,
+        "change": change,
+        "rule": rule,
+        "default": default,
+        "required": required,
+        "start_arg": start_arg,
+        "api_default": api_default,
+        "default_doc": default_doc,
+    }
+    if required:
+        return field(metadata={_PROPERTY: spec})
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata={_PROPERTY: spec})
+    return field(default=default, metadata={_PROPERTY: spec})
+
+
+def _output(description: str, *, nullable: bool = False) -> Any:
+    spec = {"description": description, "change": None, "nullable": nullable}
+    return field(default=None, metadata={_PROPERTY: spec})
+
+
+# -- rules -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelName:
+    """A Hugging Face name (``org/model``) or the API's id (``org--model``), as the API's id."""
+
+    allowed: str = "a Hugging Face model name such as 'org/model'"
+
+    def parse(self, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"must be {self.allowed}, got {value!r}")
+        return to_model_id(value)
+
+
+@dataclass(frozen=True)
+class Text:
+    allowed: str = "a non-empty string"
+
+    def parse(self, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"must be {self.allowed}, got {value!r}")
+        return value.strip()
+
+
+@dataclass(frozen=True)
+class WholeNumber:
+    low: int
+    high: int | None = None
+
+    @property
+    def allowed(self) -> str:
+        if self.high is None:
+            return f"a whole number of at least {self.low}"
+        return f"a whole number from {self.low} to {self.high}"
+
+    def parse(self, value: Any) -> int:
+        # bool is an int in Python but never a count; floats are how the wire sends numbers.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"must be {self.allowed}, got {value!r}")
+        if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
+            raise ValueError(f"must be {self.allowed}, got {value!r}")
+        number = int(value)
+        if number < self.low or (self.high is not None and number > self.high):
+            raise ValueError(f"must be {self.allowed}, got {number}")
+        return number
+
+
+@dataclass(frozen=True)
+class OneOf:
+    values: tuple[str, ...]
+
+    @property
+    def allowed(self) -> str:
+        return f"one of {', '.join(self.values)}"
+
+    def parse(self, value: Any) -> str:
+        if value not in self.values:
+            raise ValueError(f"must be {self.allowed}, got {value!r}")
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Flag:
+    allowed: str = "true or false"
+
+    def parse(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"must be {self.allowed}, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class PositiveNumber:
+    allowed: str = "a number greater than 0"
+
+    def parse(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ValueError(f"must be {self.allowed}, got {value!r}")
+        return float(value)
+
+
+@dataclass(frozen=True)
+class ChatKwargs:
+    allowed: str = "a mapping of ChatOpenAI keyword arguments, without credentials"
+
+    def parse(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"must be a mapping of ChatOpenAI keyword arguments, got {value!r}")
+        credentials = sorted(CREDENTIAL_KEYS & set(value))
+        if credentials:
+            raise ValueError(
+                f"must not carry credentials ({', '.join(credentials)}): outputs are stored in "
+                "plain text; ChatOpenAI reads the key from OPENAI_API_KEY"
+            )
+        return dict(value)
+
+
+def to_model_id(name: str) -> str:
+    """The API's model id for a Hugging Face name: ``org/model`` becomes ``org--model``."""
+    return name.strip().replace("/", "--")
+
+
+def to_hf_name(model_id: str) -> str:
+    """The Hugging Face name (what an OpenAI-compatible endpoint expects) for a model id."""
+    return model_id.replace("--", "/")
+
+
+# -- the resource ------------------------------------------------------------------------------
+
+_STARTED_WITH = "; changing it starts a new instance"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceInputs:
+    """A ManagedInstance's inputs after check: defaults applied; ``None`` leaves the choice to
+    the API."""
+
+    model_id: str = _input(
+        "Hugging Face name (`org/model`) or API id (`org--model`); normalised to the id",
+        change=Change.REPLACE,
+        rule=ModelName(),
+        required=True,
+        start_arg=True,
+    )
+    hardware_type_id: str | None = _input(
+        "e.g. `NVIDIA_L4_1`; must be one the model runs on",
+        change=Change.REPLACE,
+        rule=Text(),
+        start_arg=True,
+        default_doc="the model's recommended hardware",
+    )
+    context_length: int | None = _input(
+        "whole number, at most the hardware's maximum for the model",
+        change=Change.REPLACE,
+        rule=WholeNumber(1),
+        start_arg=True,
+        default_doc="min(32000, the hardware's maximum)",
+    )
+    billing_interval: str | None = _input(
+        "`per_minute` or `per_hour`",
+        change=Change.REPLACE,
+        rule=OneOf(BILLING_INTERVALS),
+        start_arg=True,
+        api_default=BILLING_INTERVALS[0],
+    )
+    num_workers: int | None = _input(
+        f"{MIN_WORKERS} to {MAX_WORKERS}",
+        change=Change.REPLACE,
+        rule=WholeNumber(MIN_WORKERS, MAX_WORKERS),
+        start_arg=True,
+        api_default=MIN_WORKERS,
+    )
+    chat_openai_kwargs: dict[str, Any] = _input(
+        "extra `ChatOpenAI` arguments (e.g. `temperature`) merged into `chat_openai_args`; "
+        "credentials are refused",
+        change=Change.UPDATE,
+        rule=ChatKwargs(),
+        default={},
+    )
+    running: bool = _input(
+        "`false` stops the instance in place (keeps its id); `true` restarts it",
+        change=Change.UPDATE,
+        rule=Flag(),
+        default=True,
+    )
+    readiness_probe: bool = _input(
+        "after `running`, wait until a one-token chat completion succeeds",
+        change=Change.UPDATE,
+        rule=Flag(),
+        default=True,
+    )
+    adopt_existing: bool = _input(
+        "adopt an instance an interrupted `up` left behind instead of starting a second",
+        change=Change.UPDATE,
+        rule=Flag(),
+        default=True,
+    )
+    wait_timeout_seconds: float = _input(
+        "how long create/restart may take (customTimeouts do not reach dynamic providers)",
+        change=Change.UPDATE,
+        rule=PositiveNumber(),
+        default=DEFAULT_WAIT_TIMEOUT_SECONDS,
+    )
+    max_price_per_hour: float | None = _input(
+        "preview fails when price per hour × workers is above it",
+        change=Change.UPDATE,
+        rule=PositiveNumber(),
+        default_doc="none",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceState(InstanceInputs):
+    """What a ManagedInstance holds after apply: every input, resolved to what the API chose,
+    and what the API reports."""
+
+    instance_id: str = _output("the API's id (`instance-…`), also the resource id")
+    base_url: str | None = _output(
+        "the OpenAI-compatible endpoint; `null` while stopped", nullable=True
+    )
+    status: str = _output("`pending`, `running` or `stopped` (as of the last up or refresh)")
+    model_name: str = _output("the Hugging Face name, what the endpoint expects as `model`")
+    started_at: str | None = _output(
+        "ISO 8601 time the instance last became running", nullable=True
+    )
+    price_per_hour: float | None = _output("the hardware's price; known at preview", nullable=True)
+    currency: str | None = _output("the currency of the prices; known at preview", nullable=True)
+    estimated_cost_per_hour: float | None = _output(
+        "price per hour × workers; known at preview", nullable=True
+    )
+    chat_openai_args: dict[str, Any] = _output(
+        '`{"model_name", "base_url", **chat_openai_kwargs}` for `ChatOpenAI`'
+    )
+
+
+def _properties(cls: type) -> tuple[Property, ...]:
+    hints = typing.get_type_hints(cls)
+    found = []
+    for declared in fields(cls):
+        spec = declared.metadata[_PROPERTY]
+        default = spec.get("default")
+        if declared.default_factory is not MISSING:
+            default = declared.default_factory()
+        found.append(
+            Property(
+                name=declared.name,
+                python_type=_known_type(hints[declared.name]),
+                **{**spec, "default": default},
+            )
+        )
+    return tuple(found)
+
+
+def _known_type(hint: Any) -> type:
+    """``str`` for ``str | None``, ``dict`` for ``dict[str, Any]``: the type of a known value."""
+    if isinstance(hint, types.UnionType):
+        (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    origin = typing.get_origin(hint)
+    return origin if isinstance(origin, type) else hint
+
+
+PROPERTIES: tuple[Property, ...] = _properties(InstanceState)
+"""Every property, inputs first, in declaration order."""
+INPUTS: tuple[Property, ...] = tuple(p for p in PROPERTIES if p.is_input)
+OUTPUTS: tuple[Property, ...] = tuple(p for p in PROPERTIES if not p.is_input)
+"""The properties only the provider sets (every input is an output too)."""
+START_ARGS: tuple[Property, ...] = tuple(p for p in INPUTS if p.start_arg)
+"""The inputs sent to ``POST /instances/start``: an instance was started for a resource only
+if the API resolved these to what the resource resolves them to."""
+
+
+def names(properties: Sequence[Property]) -> tuple[str, ...]:
+    return tuple(p.name for p in properties)
+
+
+# -- the provider's configuration ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """A key of the provider's stack config (``cortecs:<key>``) and its environment fallback."""
+
+    key: str
+    environment: str
+    description: str
+    secret: bool = False
+
+    def value(self, given: Any, environ: Mapping[str, str] | None = None) -> str | None:
+        """``given`` if set, else the environment variable; ``None`` when neither is."""
+        found = given or (os.environ if environ is None else environ).get(self.environment)
+        return str(found) if found else None
+
+
+NAMESPACE = "cortecs"
+CLIENT_ID = ConfigKey("clientId", "CORTECS_CLIENT_ID", "OAuth2 client id")
+CLIENT_SECRET = ConfigKey(
+    "clientSecret", "CORTECS_CLIENT_SECRET", "OAuth2 client secret", secret=True
+)
+API_BASE_URL = ConfigKey(
+    "apiBaseUrl", "CORTECS_API_BASE_URL", "the API; default `https://cortecs.ai/api/v1`"
+)
+API_KEY = ConfigKey(
+    "apiKey",
+    "OPENAI_API_KEY",
+    "the instances' API key, for the readiness probe",
+    secret=True,
+)
+CONFIG: tuple[ConfigKey, ...] = (CLIENT_ID, CLIENT_SECRET, API_BASE_URL, API_KEY)

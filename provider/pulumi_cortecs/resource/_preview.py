@@ -1,0 +1,165 @@
+"""What ``pulumi preview`` asks of a ManagedInstance: check its inputs, and diff them against
+its state. Nothing here starts, stops or changes an instance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from pulumi_cortecs._exceptions import ApiError, UnknownModelError
+from pulumi_cortecs._schema import INPUTS, Change
+from pulumi_cortecs.api._models import STOPPED, HardwareType, ModelPreview
+from pulumi_cortecs.resource._context import ProviderContext
+from pulumi_cortecs.resource._inputs import Failure, is_unknown, parse_inputs
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Inputs with defaults applied (and the price, known at preview), and what is wrong."""
+
+    inputs: dict[str, Any]
+    failures: list[Failure]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """Which changed inputs replace the instance and which update it in place."""
+
+    replaces: list[str]
+    updates: list[str]
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.replaces or self.updates)
+
+
+def check(context: ProviderContext, news: Mapping[str, Any]) -> Checked:
+    inputs, failures = parse_inputs(news)
+    failed = {f.property for f in failures}
+    access = context.access_failure()
+    if access is not None:
+        failures.insert(0, access)
+    # An unreachable API is one failure, not one more per catalog question.
+    if not context.api_unreachable:
+        failures += _check_against_catalog(context, inputs, failed)
+    if inputs.get("readiness_probe") is True and not context.api_key:
+        failures.append(
+            Failure(
+                "readiness_probe",
+                "needs the instances' API key: set it with `pulumi config set --secret "
+                "cortecs:apiKey ...` or OPENAI_API_KEY, or set readiness_probe to false",
+            )
+        )
+    return Checked(inputs, failures)
+
+
+def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Planned:
+    """``olds`` are the previous OUTPUTS: the API's resolved values, not what the user wrote."""
+    changed = [p for p in INPUTS if _differs(olds.get(p.name), news.get(p.name))]
+    replaces = [p.name for p in changed if p.change is Change.REPLACE]
+    updates = [p.name for p in changed if p.change is Change.UPDATE]
+    # Stopped or started outside Pulumi (seen by a refresh): `running` brings it back.
+    wants_running = news.get("running", True)
+    is_stopped = olds.get("status") == STOPPED
+    if "running" not in updates and wants_running in (True, False) and wants_running == is_stopped:
+        updates.append("running")
+    return Planned(replaces, updates)
+
+
+def _check_against_catalog(
+    context: ProviderContext, inputs: dict[str, Any], failed: set[str]
+) -> list[Failure]:
+    """Validate what only the catalog knows, and add the price (known at preview)."""
+    model_id = inputs.get("model_id")
+    if "model_id" in failed or model_id is None or is_unknown(model_id):
+        return []
+    try:
+        model = context.catalog.model(model_id)
+        hardware_types = context.catalog.hardware_types()
+    except UnknownModelError as error:
+        return [Failure("model_id", f"{error}; `python -m pulumi_cortecs models` lists them")]
+    except ApiError as error:
+        return [Failure("model_id", f"could not be checked against the catalog: {error}")]
+
+    hardware_id = inputs.get("hardware_type_id")
+    if is_unknown(hardware_id):
+        return []
+    if hardware_id is not None and hardware_id not in model.hardware_configs:
+        return [
+            Failure(
+                "hardware_type_id",
+                f"{model.hf_name} cannot run on {hardware_id!r}; it runs on "
+                f"{', '.join(model.hardware_configs)}",
+            )
+        ]
+    hardware_id = hardware_id or model.recommended_config
+    failures = _check_context_length(inputs.get("context_length"), model, hardware_id)
+    hardware = hardware_types.get(hardware_id or "")
+    if hardware is not None:
+        failures += _price(inputs, model, hardware)
+    return failures
+
+
+def _price(inputs: dict[str, Any], model: ModelPreview, hardware: HardwareType) -> list[Failure]:
+    price = hardware.price_info
+    inputs["price_per_hour"] = price.price_per_hour
+    inputs["currency"] = price.currency
+    workers = inputs.get("num_workers") or 1
+    if is_unknown(workers):
+        return []
+    estimate = round(price.price_per_hour * workers, 4)
+    inputs["estimated_cost_per_hour"] = estimate
+    pulumi.log.info(
+        f"{model.hf_name} on {hardware.hardware_type_id} x {workers}: "
+        f"{estimate:.2f} {price.currency}/hour"
+    )
+    limit = inputs.get("max_price_per_hour")
+    if isinstance(limit, float) and estimate > limit:
+        return [
+            Failure(
+                "max_price_per_hour",
+                f"{model.hf_name} on {hardware.hardware_type_id} x {workers} costs "
+                f"{estimate:.2f} {price.currency}/hour, above the limit of {limit:.2f}",
+            )
+        ]
+    return []
+
+
+def _check_context_length(
+    context_length: Any, model: ModelPreview, hardware_id: str | None
+) -> list[Failure]:
+    maximum = model.max_context_lengths.get(hardware_id or "")
+    if isinstance(context_length, int) and maximum is not None and context_length > maximum:
+        return [
+            Failure(
+                "context_length",
+                f"{context_length} is above the maximum of {maximum} for {model.hf_name} on "
+                f"{hardware_id}; use at most {maximum}"
+                + _larger_hardware_hint(model, context_length),
+            )
+        ]
+    return []
+
+
+def _larger_hardware_hint(model: ModelPreview, context_length: int) -> str:
+    larger = [hw for hw, maximum in model.max_context_lengths.items() if maximum >= context_length]
+    return f", or hardware that allows it: {', '.join(larger)}" if larger else ""
+
+
+def _differs(old: Any, new: Any) -> bool:
+    """Whether a declared input differs from the previous output it produced.
+
+    An input left unset (None) never differs: the API chose the value and still holds it.
+    """
+    if new is None:
+        return False
+    if is_unknown(new):
+        return True
+    if isinstance(new, float) and isinstance(old, int | float) and not isinstance(old, bool):
+        return float(old) != new
+    if isinstance(new, Mapping) and isinstance(old, Mapping):
+        return dict(old) != dict(new)
+    return bool(old != new)
