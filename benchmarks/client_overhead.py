@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import requests
-from pulumi_cortecs.api._client import Client
+from pulumi_cortecs import Client
 from pulumi_cortecs.api._models import InstanceArgs
 from pulumi_cortecs.testing.fake import FakeBackend
 from pulumi_cortecs.testing.fake.server import FakeServer

@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pulumi_cortecs import ManagedInstance
-from pulumi_cortecs.api._client import Client
+from pulumi_cortecs import Client, ManagedInstance
 from pulumi_cortecs.testing.engine import ProviderProcess, program_inputs
 from pulumi_cortecs.testing.processes import start_fake_api, without_credentials
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pulumi_cortecs.api._client import Client
+from pulumi_cortecs import Client
 from pulumi_cortecs.api._models import InstanceArgs
 from pulumi_cortecs.api._polling import Observation
 from pulumi_cortecs.testing.fake import FakeBackend

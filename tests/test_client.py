@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import respx
+from pulumi_cortecs import Client
 from pulumi_cortecs._exceptions import (
     ApiConnectionError,
     ApiError,
@@ -21,7 +22,6 @@ from pulumi_cortecs._exceptions import (
     RateLimitError,
     ServerError,
 )
-from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._models import InstanceArgs
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, ManualClock
 

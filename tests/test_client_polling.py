@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from pulumi_cortecs import Client
 from pulumi_cortecs._exceptions import InstanceStoppedError, NotFoundError, WaitTimeoutError
-from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._models import Instance, InstanceArgs
 from pulumi_cortecs.api._polling import LAUNCHED, AdaptivePollPolicy, Observation, PollPolicy
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, ManualClock

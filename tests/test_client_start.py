@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from pulumi_cortecs import Client
 from pulumi_cortecs._exceptions import ApiError, ServerError
-from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._models import InstanceArgs
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, ManualClock
 

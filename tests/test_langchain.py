@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from langchain_openai import ChatOpenAI
-from pulumi_cortecs.api._client import Client
+from pulumi_cortecs import Client
 from pulumi_cortecs.api._models import Instance, InstanceArgs
 from pulumi_cortecs.langchain import (
     INSTALL_HINT,

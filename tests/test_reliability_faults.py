@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from pulumi_cortecs import Client, Instance, InstanceArgs, ServerError
+from pulumi_cortecs.api import _starts
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pulumi_cortecs.testing.engine import Deployment, ProviderProcess
 from pulumi_cortecs.testing.fake import FakeBackend, ManualClock, mock_api
@@ -101,16 +102,18 @@ def test_a_lost_start_is_never_resent_while_its_outcome_is_unknown(
             sleep=cortecs_clock.sleep,
             clock=cortecs_clock,
         )
-        find_started = client._find_started
+        find_started = _starts.find_started
         checks: list[str] = []
 
-        def check_failing_once(args: InstanceArgs, known: set[str]) -> Instance | None:
+        def check_failing_once(
+            instances: list[Instance], args: InstanceArgs, known: set[str]
+        ) -> Instance | None:
             checks.append(args.model_id)
             if len(checks) == 1:
                 raise ServerError("GET /instances/ failed with HTTP 503", status_code=503)
-            return find_started(args, known)
+            return find_started(instances, args, known)
 
-        monkeypatch.setattr(client, "_find_started", check_failing_once)
+        monkeypatch.setattr(_starts, "find_started", check_failing_once)
         api.faults.lose_next_start_response()
         instance = client.start(InstanceArgs(model_id=LLAMA))
     assert len(checks) == 2

@@ -8,14 +8,12 @@ nothing and a program pays only for what it touches; LangChain is imported only 
 :func:`chat_model` is called.
 """
 
-from __future__ import annotations
+import typing
 
-from typing import TYPE_CHECKING
-
+from pulumi_cortecs import _lazy
 from pulumi_cortecs.__version__ import __title__, __version__
-from pulumi_cortecs._lazy import lazy_exports
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from pulumi_cortecs._exceptions import (
         ApiConnectionError,
         ApiError,
@@ -35,8 +33,8 @@ if TYPE_CHECKING:
         UnknownModelError,
         WaitTimeoutError,
     )
-    from pulumi_cortecs.api._client import Client
-    from pulumi_cortecs.api._models import (
+    from pulumi_cortecs.api import (
+        Client,
         HardwareType,
         InitProgress,
         Instance,
@@ -46,13 +44,16 @@ if TYPE_CHECKING:
         PriceInfo,
     )
     from pulumi_cortecs.langchain import chat_model
-    from pulumi_cortecs.resource._managed_instance import ManagedInstance, ManagedInstanceArgs
-    from pulumi_cortecs.resource.dynamic_provider import ManagedInstanceProvider
+    from pulumi_cortecs.resource import (
+        ManagedInstance,
+        ManagedInstanceArgs,
+        ManagedInstanceProvider,
+    )
 
 # Which module defines each public name.
 _SUBMODULES: dict[str, str] = {
-    "Client": "api._client",
-    "ManagedInstanceProvider": "resource.dynamic_provider",
+    "Client": "api",
+    "ManagedInstanceProvider": "resource",
     **dict.fromkeys(
         (
             "ApiConnectionError",
@@ -86,10 +87,10 @@ _SUBMODULES: dict[str, str] = {
             "ModelPreview",
             "PriceInfo",
         ),
-        "api._models",
+        "api",
     ),
-    "ManagedInstance": "resource._managed_instance",
-    "ManagedInstanceArgs": "resource._managed_instance",
+    "ManagedInstance": "resource",
+    "ManagedInstanceArgs": "resource",
 }
 
 __all__ = [
@@ -127,4 +128,4 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _SUBMODULES)
+__getattr__, __dir__ = _lazy.lazy_exports(__name__, _SUBMODULES)

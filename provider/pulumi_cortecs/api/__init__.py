@@ -1,1 +1,31 @@
-"""The cortecs.ai dedicated-instance API: a typed client and its models. No Pulumi in here."""
+"""The cortecs.ai dedicated-instance API: a typed client and the objects it sends and reads.
+
+No Pulumi in here: the client is for any Python program (and the provider builds on it).
+"""
+
+from pulumi_cortecs.api._client import DEFAULT_API_BASE_URL, Client
+from pulumi_cortecs.api._models import (
+    HardwareType,
+    InitProgress,
+    Instance,
+    InstanceArgs,
+    InstanceStatus,
+    ModelPreview,
+    PriceInfo,
+)
+from pulumi_cortecs.api._polling import AdaptivePollPolicy, Observation, PollPolicy
+
+__all__ = [
+    "DEFAULT_API_BASE_URL",
+    "AdaptivePollPolicy",
+    "Client",
+    "HardwareType",
+    "InitProgress",
+    "Instance",
+    "InstanceArgs",
+    "InstanceStatus",
+    "ModelPreview",
+    "Observation",
+    "PollPolicy",
+    "PriceInfo",
+]

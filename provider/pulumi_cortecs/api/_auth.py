@@ -1,9 +1,12 @@
-"""Credentials that never print, and an OAuth2 token shared by every thread of a client."""
+"""Credentials that never print, and the OAuth2 client-credentials flow shared by every thread
+of a client."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+
+import httpx
 
 REDACTED = "***"
 
@@ -59,11 +62,15 @@ class Redactor:
         return "Redactor()"
 
 
-class TokenCache:
-    """Hands out a bearer token, fetching it once for all threads and again before it expires.
+class ClientCredentials(httpx.Auth):
+    """A bearer token for every request, fetched once for all threads and again before it
+    expires; a request whose token is refused (401) gets a new one and is sent again.
 
-    ``fetch`` returns the token and its lifetime in seconds. It runs under the lock, so threads
-    that need a token while it runs wait for its result instead of fetching their own.
+    ``fetch`` returns a token and its lifetime in seconds. It runs under a lock (it does I/O,
+    which is why this is a ``sync_auth_flow``), so threads that need a token while it runs wait
+    for its result instead of fetching their own. A token can expire or be revoked between
+    being handed out and being checked, even right after a renewal: ``max_renewals`` bounds
+    the renewals per request, so credentials the API never accepts still fail.
     """
 
     def __init__(
@@ -72,15 +79,18 @@ class TokenCache:
         *,
         clock: Callable[[], float],
         redactor: Redactor,
+        max_renewals: int,
     ) -> None:
         self._fetch = fetch
         self._clock = clock
         self._redactor = redactor
+        self._max_renewals = max_renewals
         self._lock = threading.Lock()
         self._token: Secret | None = None
         self._refresh_at = 0.0
 
-    def get(self) -> Secret:
+    def token(self) -> Secret:
+        """The current token, fetched first if there is none or it is about to expire."""
         with self._lock:
             if self._token is None or self._clock() >= self._refresh_at:
                 requested_at = self._clock()
@@ -90,11 +100,24 @@ class TokenCache:
                 self._refresh_at = requested_at + lifetime - min(_EXPIRY_MARGIN, lifetime / 10)
             return self._token
 
-    def invalidate(self, refused: Secret) -> None:
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        for renewals_left in range(self._max_renewals, -1, -1):
+            token = self.token()
+            request.headers["Authorization"] = f"Bearer {token.reveal()}"
+            response = yield request
+            if response.status_code != 401 or renewals_left == 0:
+                return
+            # Read it to hand its connection back before a renewal needs one of the pool's.
+            response.read()
+            self._invalidate(token)
+
+    def _invalidate(self, refused: Secret) -> None:
         """Forget ``refused`` unless another thread has already replaced it."""
         with self._lock:
             if self._token is refused:
                 self._token = None
 
     def __repr__(self) -> str:
-        return "TokenCache()"
+        return "ClientCredentials()"

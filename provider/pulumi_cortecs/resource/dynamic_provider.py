@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pulumi
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
@@ -43,7 +44,11 @@ class ManagedInstanceProvider(ResourceProvider):
         # Here, not at the top: see the module docstring.
         from pulumi_cortecs.resource._lifecycle import InstanceLifecycle
 
-        widen_server_pool()
+        if not widen_server_pool():
+            pulumi.log.warn(
+                "could not lift the provider server's limit of 4 calls at a time (has the "
+                "Pulumi SDK changed?): instances beyond the fourth are created in later rounds"
+            )
         self._lifecycle = InstanceLifecycle.from_config(req.config)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:

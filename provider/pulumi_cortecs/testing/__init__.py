@@ -12,13 +12,11 @@
 Names are imported on first use, so the plugin loads nothing heavy into a test session.
 """
 
-from __future__ import annotations
+import typing
 
-from typing import TYPE_CHECKING
+from pulumi_cortecs import _lazy
 
-from pulumi_cortecs._lazy import lazy_exports
-
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from pulumi_cortecs.testing.engine import (
         CheckFailed,
         Deployment,
@@ -79,4 +77,4 @@ __all__ = [
     "without_credentials",
 ]
 
-__getattr__, __dir__ = lazy_exports(__name__, _SUBMODULES)
+__getattr__, __dir__ = _lazy.lazy_exports(__name__, _SUBMODULES)
