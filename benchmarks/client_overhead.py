@@ -11,8 +11,7 @@ import time
 import requests
 from pulumi_cortecs import Client
 from pulumi_cortecs.api._models import InstanceArgs
-from pulumi_cortecs.testing.fake import FakeBackend
-from pulumi_cortecs.testing.fake.server import FakeServer
+from pulumi_cortecs.testing.fake import FakeBackend, FakeServer
 
 from ._common import Row
 

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pulumi_cortecs import Client
 from pulumi_cortecs.api._models import InstanceArgs
 from pulumi_cortecs.api._polling import Observation
-from pulumi_cortecs.testing.fake import FakeBackend
-from pulumi_cortecs.testing.fake.server import FakeServer
+from pulumi_cortecs.testing.fake import FakeBackend, FakeServer
 
 from ._common import Row, median
 

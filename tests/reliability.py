@@ -39,12 +39,12 @@ from pulumi_cortecs.testing.engine import (
     StateEntry,
     program_inputs,
 )
+from pulumi_cortecs.testing.fake import DEFAULT_RANDOM_KINDS
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env, start_fake_api
 
 from tests import LLAMA
 
 ARG_FIELDS = names(START_ARGS)
-ALL_FAULT_KINDS = ("429", "500", "502", "503", "drop", "slow", "token_expiry", "lost_start")
 
 # (step, inputs of the one resource or None to destroy, the plan the engine must make, status)
 Step = tuple[str, dict[str, Any] | None, str, str | None]
@@ -196,7 +196,7 @@ def run_fault_lifecycles(
     count: int,
     parallel: int = 4,
     slow_seconds: float = 0.2,
-    kinds: tuple[str, ...] = ALL_FAULT_KINDS,
+    kinds: tuple[str, ...] = DEFAULT_RANDOM_KINDS,
     on_done: Callable[[LifecycleResult], None] | None = None,
 ) -> FaultRun:
     """``count`` lifecycles, ``parallel`` at a time, against a fake emptied first."""

@@ -10,7 +10,7 @@ import httpx
 import pulumi_cortecs
 import pytest
 from pulumi_cortecs.resource import _server_pool
-from pulumi_cortecs.testing.fake.server import FakeServer
+from pulumi_cortecs.testing.fake import FakeServer
 
 from tests import PROJECT_ROOT
 

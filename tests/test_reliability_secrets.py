@@ -15,7 +15,7 @@ import httpx
 import pytest
 from pulumi_cortecs import ApiError, Client, InstanceArgs, ManagedInstance
 from pulumi_cortecs.testing.engine import Deployment, ProviderProcess, program_inputs
-from pulumi_cortecs.testing.fake.tokens import TokenStore
+from pulumi_cortecs.testing.fake import TokenStore
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env, start_fake_api
 
 from tests import LLAMA

@@ -24,11 +24,15 @@ if typing.TYPE_CHECKING:
         StateEntry,
         program_inputs,
     )
-    from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, Faults, ManualClock, mock_api
-    from pulumi_cortecs.testing.fake.backend import (
+    from pulumi_cortecs.testing.fake import (
         DEMO_API_KEY,
         DEMO_CLIENT_ID,
         DEMO_CLIENT_SECRET,
+        FakeBackend,
+        FakeServer,
+        Faults,
+        ManualClock,
+        mock_api,
     )
     from pulumi_cortecs.testing.processes import (
         DEMO_CONFIG,
@@ -42,8 +46,19 @@ _SUBMODULES: dict[str, str] = {
     **dict.fromkeys(
         ("CheckFailed", "Deployment", "ProviderProcess", "StateEntry", "program_inputs"), "engine"
     ),
-    **dict.fromkeys(("FakeBackend", "FakeServer", "Faults", "ManualClock", "mock_api"), "fake"),
-    **dict.fromkeys(("DEMO_API_KEY", "DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET"), "fake.backend"),
+    **dict.fromkeys(
+        (
+            "DEMO_API_KEY",
+            "DEMO_CLIENT_ID",
+            "DEMO_CLIENT_SECRET",
+            "FakeBackend",
+            "FakeServer",
+            "Faults",
+            "ManualClock",
+            "mock_api",
+        ),
+        "fake",
+    ),
     **dict.fromkeys(
         (
             "DEMO_CONFIG",

@@ -17,7 +17,7 @@ Instances go through ``--num-steps`` init steps of ``--step-seconds`` each, then
 OpenAI-compatible chat API at their ``base_url``. ``--fault-rate`` injects random faults
 (429/5xx, drops, slow answers, token expiry, lost start responses) reproducibly for ``--seed``.
 Tests steer a running fake through ``/_fake/`` (state, faults, config, reset; see
-pulumi_cortecs/testing/fake/admin.py). SIGTERM or SIGINT stops it cleanly.
+pulumi_cortecs/testing/fake/_admin.py). SIGTERM or SIGINT stops it cleanly.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import sys
 import threading
 from types import FrameType
 
-from pulumi_cortecs.testing.fake.backend import FakeBackend
-from pulumi_cortecs.testing.fake.server import FakeServer
+from pulumi_cortecs.testing.fake._backend import FakeBackend
+from pulumi_cortecs.testing.fake._server import FakeServer
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

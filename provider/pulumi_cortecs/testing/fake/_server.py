@@ -13,10 +13,10 @@ from types import TracebackType
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
-from pulumi_cortecs.testing.fake.admin import ADMIN_PREFIX, handle_admin
-from pulumi_cortecs.testing.fake.backend import FakeBackend
-from pulumi_cortecs.testing.fake.faults import API_PREFIX
-from pulumi_cortecs.testing.fake.wire import FakeRequest, FakeResponse
+from pulumi_cortecs.testing.fake._backend import FakeBackend
+from pulumi_cortecs.testing.fake._constants import API_PREFIX
+from pulumi_cortecs.testing.fake._routes import handle
+from pulumi_cortecs.testing.fake._wire import FakeRequest, FakeResponse
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -44,10 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={name.lower(): value for name, value in self.headers.items()},
             body=self.rfile.read(length) if length else b"",
         )
-        if request.path.startswith(ADMIN_PREFIX):
-            response = handle_admin(self.backend, request)
-        else:
-            response = self.backend.handle(request)
+        response = handle(self.backend, request)
         if response.delay > 0:
             self.backend.sleep(response.delay)
         if response.drop:

@@ -1,7 +1,9 @@
 """The in-process transport: respx routes httpx requests for the fake's origin to a backend.
 
 Like ``moto.mock_aws`` it works as a context manager (yielding the backend) and as a
-decorator. A dropped response surfaces as the error httpx raises for a real one.
+decorator. A dropped response surfaces as the error httpx raises for a real one. This is the
+only module of the fake that imports respx (a test dependency), so the rest of the fake, and
+``python -m pulumi_cortecs.testing.fake``, run from a plain install.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from urllib.parse import urlsplit
 import httpx
 import respx
 
-from pulumi_cortecs.testing.fake.backend import FakeBackend
-from pulumi_cortecs.testing.fake.faults import API_PREFIX
-from pulumi_cortecs.testing.fake.wire import FakeRequest, FakeResponse
+from pulumi_cortecs.testing.fake._backend import FakeBackend
+from pulumi_cortecs.testing.fake._constants import API_PREFIX
+from pulumi_cortecs.testing.fake._routes import handle
+from pulumi_cortecs.testing.fake._wire import FakeRequest, FakeResponse
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,7 +82,7 @@ class mock_api:  # lower-case like the moto.mock_aws / respx.mock it imitates
         backend = self._given_backend or FakeBackend(**self._backend_kwargs)
 
         def side_effect(request: httpx.Request) -> httpx.Response:
-            response = backend.handle(to_fake_request(request))
+            response = handle(backend, to_fake_request(request))
             if response.delay > 0:
                 backend.sleep(response.delay)
             return to_httpx_response(request, response)

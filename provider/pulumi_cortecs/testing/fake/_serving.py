@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pulumi_cortecs.api._models import RUNNING, to_hf_name
-from pulumi_cortecs.testing.fake.instances import FakeInstance
-from pulumi_cortecs.testing.fake.wire import FakeRequest, FakeResponse, HttpError, json_response
+from pulumi_cortecs.testing.fake._constants import RUNNING, to_hf_name
+from pulumi_cortecs.testing.fake._instances import FakeInstance
+from pulumi_cortecs.testing.fake._wire import FakeRequest, FakeResponse, HttpError, json_response
 
 
 @dataclass(frozen=True)

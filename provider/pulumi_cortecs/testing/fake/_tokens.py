@@ -1,10 +1,10 @@
-"""OAuth2 client-credentials tokens: issuing them and checking a ``Bearer`` header."""
+"""OAuth2 client-credentials tokens: issuing them and checking one."""
 
 from __future__ import annotations
 
 import random
 
-from pulumi_cortecs.testing.fake.wire import HttpError
+from pulumi_cortecs.testing.fake._exceptions import BadToken
 
 
 class TokenStore:
@@ -26,11 +26,10 @@ class TokenStore:
     def expire_all(self) -> None:
         self._issued.clear()
 
-    def check(self, authorization: str | None, now: float, ttl: float) -> None:
-        """Accept a valid ``Bearer`` header, else raise 401."""
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise HttpError(401, "missing bearer token", {"www-authenticate": "Bearer"})
-        issued_at = self._issued.get(token.strip())
+    def check(self, token: str | None, now: float, ttl: float) -> None:
+        """Accept a token issued less than ``ttl`` seconds ago, else raise :class:`BadToken`."""
+        if not token:
+            raise BadToken("missing bearer token")
+        issued_at = self._issued.get(token)
         if issued_at is None or now - issued_at >= ttl:
-            raise HttpError(401, "invalid or expired token", {"www-authenticate": "Bearer"})
+            raise BadToken("invalid or expired token")
