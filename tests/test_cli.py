@@ -19,6 +19,9 @@ import pytest
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._models import InstanceArgs
 from pulumi_cortecs.cli import _main as cli
+from pulumi_cortecs.cli._rows import InstanceRow
+from pulumi_cortecs.cli._tables import Column, format_age, format_table
+from pulumi_cortecs.cli._views import format_step
 from pulumi_cortecs.testing.fake import FakeBackend, ManualClock, mock_api
 from pulumi_cortecs.testing.fake.catalog import AVAILABLE_HARDWARE_TYPE_IDS, HARDWARE_TYPES, MODELS
 from pulumi_cortecs.testing.processes import (
@@ -386,12 +389,12 @@ def test_api_base_url_option_and_variable(
     ],
 )
 def test_format_age(seconds: float | None, text: str) -> None:
-    assert cli.format_age(seconds) == text
+    assert format_age(seconds) == text
 
 
 def test_format_table_aligns_and_right_aligns_numbers() -> None:
-    table = cli.format_table(
-        [cli.Column("NAME"), cli.Column("N", right=True), cli.Column("NOTE")],
+    table = format_table(
+        [Column("NAME"), Column("N", right=True), Column("NOTE")],
         [["a", "1", ""], ["longer", "100", "x"]],
     )
     assert table == "NAME      N  NOTE\na         1\nlonger  100  x\n"
@@ -412,9 +415,9 @@ def test_age_of_a_stopped_instance_stops_counting() -> None:
             },
         }
     )
-    row = cli._instance_row(instance, now)
-    assert row["age_seconds"] == 2 * 3600
-    assert cli.format_step(row) == "-"
+    row = InstanceRow.of(instance, now)
+    assert row.age_seconds == 2 * 3600
+    assert format_step(row) == "-"
 
 
 # as a subprocess, against the fake over HTTP

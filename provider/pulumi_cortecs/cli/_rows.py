@@ -1,0 +1,156 @@
+"""Typed rows: what each command shows, built from the API's objects, with a stable JSON form.
+
+A row's JSON form is its fields in declaration order (``dataclasses.asdict``): adding a field
+adds a key; renaming or removing one breaks scripts, so don't.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from pulumi_cortecs.api._models import HardwareType, Instance, ModelPreview
+
+
+class Row:
+    """Base of every row: its JSON form is its fields."""
+
+    def to_json(self) -> dict[str, Any]:
+        assert dataclasses.is_dataclass(self)
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class HardwareFit:
+    """One hardware type a model runs on."""
+
+    hardware_type_id: str
+    max_context_length: int | None
+    recommended: bool
+
+
+@dataclass(frozen=True)
+class ModelRow(Row):
+    model_id: str
+    hf_name: str
+    screen_name: str
+    creator: str | None
+    size: float | int | str | None
+    instant_provisioned: bool
+    recommended_hardware: str | None
+    hardware: list[HardwareFit]
+
+    @classmethod
+    def of(cls, model: ModelPreview, *, only_hardware: str | None = None) -> ModelRow:
+        """The model as its detail describes it; ``only_hardware`` keeps that one fit only."""
+        return cls(
+            model_id=model.model_id,
+            hf_name=model.hf_name,
+            screen_name=model.screen_name,
+            creator=model.creator.name if model.creator else None,
+            size=model.size,
+            instant_provisioned=model.instant_provisioned,
+            recommended_hardware=model.recommended_config,
+            hardware=[
+                HardwareFit(
+                    hardware_type_id=hw,
+                    max_context_length=model.max_context_lengths.get(hw),
+                    recommended=hw == model.recommended_config,
+                )
+                for hw in model.hardware_configs
+                if only_hardware is None or hw == only_hardware
+            ],
+        )
+
+
+_GPU_KEYS = ("gpu", "gpu_name", "gpu_type", "gpu_model", "name")
+_GPU_COUNT_KEYS = ("gpu_count", "num_gpus", "gpus", "count")
+_VRAM_KEYS = ("vram_gb", "vram", "gpu_memory_gb", "memory_gb", "total_vram_gb")
+
+
+@dataclass(frozen=True)
+class HardwareRow(Row):
+    hardware_type_id: str
+    gpu: Any
+    gpu_count: Any
+    vram_gb: Any
+    price_per_hour: float
+    price_per_minute: float
+    currency: str
+    available: bool
+    hardware_info: dict[str, Any]
+
+    @classmethod
+    def of(cls, hw: HardwareType, *, available: bool) -> HardwareRow:
+        # hardware_info is free-form: the specs are read from whichever key the API uses.
+        info = hw.hardware_info
+        return cls(
+            hardware_type_id=hw.hardware_type_id,
+            gpu=_first(info, _GPU_KEYS),
+            gpu_count=_first(info, _GPU_COUNT_KEYS),
+            vram_gb=_first(info, _VRAM_KEYS),
+            price_per_hour=hw.price_info.price_per_hour,
+            price_per_minute=hw.price_info.price_per_minute,
+            currency=hw.price_info.currency,
+            available=available,
+            hardware_info=dict(info),
+        )
+
+
+def _first(info: Mapping[str, Any], keys: Iterable[str]) -> Any:
+    return next((info[key] for key in keys if info.get(key) is not None), None)
+
+
+@dataclass(frozen=True)
+class InstanceRow(Row):
+    instance_id: str
+    model_id: str
+    model_name: str
+    hardware_type_id: str | None
+    context_length: int | None
+    billing_interval: str | None
+    num_workers: int | None
+    status: str
+    current_step: int | None
+    num_steps: int | None
+    step_description: str | None
+    started_at: str | None
+    stopped_at: str | None
+    age_seconds: int | None
+    base_url: str | None
+
+    @classmethod
+    def of(cls, instance: Instance, now: datetime) -> InstanceRow:
+        """The instance as of ``now``; a stopped instance's age stops counting when it stopped."""
+        args = instance.instance_args
+        state = instance.instance_status
+        progress = state.init_progress
+        started = _aware(state.started_at)
+        stopped = _aware(state.stopped_at)
+        age = None if started is None else max(0.0, ((stopped or now) - started).total_seconds())
+        return cls(
+            instance_id=instance.instance_id,
+            model_id=args.model_id,
+            model_name=instance.hf_name,
+            hardware_type_id=args.hardware_type_id,
+            context_length=args.context_length,
+            billing_interval=args.billing_interval,
+            num_workers=args.num_workers,
+            status=instance.status,
+            current_step=progress.current_step if progress else None,
+            num_steps=progress.num_steps if progress else None,
+            step_description=progress.description if progress else None,
+            started_at=started.isoformat() if started else None,
+            stopped_at=stopped.isoformat() if stopped else None,
+            age_seconds=None if age is None else round(age),
+            base_url=instance.base_url,
+        )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment
