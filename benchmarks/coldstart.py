@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pulumi_cortecs import ManagedInstance
 from pulumi_cortecs.testing.engine import ProviderProcess, program_inputs
-from pulumi_cortecs.testing.processes import start_fake_api, without_credentials
+from pulumi_cortecs.testing.processes import provider_env, start_fake_api
 
 from ._common import PROJECT_ROOT, Row, median
 
@@ -100,7 +100,7 @@ def _provider_start(repeats: int) -> list[Row]:
     inputs = program_inputs(lambda: [ManagedInstance("llm", model_id=MODEL)])["llm"]
     ours, bare = [], []
     with start_fake_api("--step-seconds", "1") as fake, tempfile.TemporaryDirectory() as tmp:
-        env = without_credentials(CORTECS_JOURNAL_PATH=str(Path(tmp) / "journal.json"))
+        env = provider_env(Path(tmp))
         for _ in range(repeats):
             began = time.monotonic()
             provider = ProviderProcess(env=env)

@@ -17,7 +17,7 @@ from typing import Any
 
 from pulumi_cortecs import ManagedInstance
 from pulumi_cortecs.testing.engine import ProviderProcess, program_inputs
-from pulumi_cortecs.testing.processes import FakeApiProcess, start_fake_api, without_credentials
+from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env, start_fake_api
 
 from ._common import Row
 
@@ -39,9 +39,7 @@ def _measure(
 ) -> tuple[float, float]:
     """(one create's seconds, sixteen parallel creates' seconds) in one provider process."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = without_credentials(
-            CORTECS_JOURNAL_PATH=str(Path(tmp) / "journal.json"), CORTECS_SERVER_THREADS=threads
-        )
+        env = provider_env(Path(tmp), CORTECS_SERVER_THREADS=threads)
         provider = ProviderProcess(env=env)
         try:
             provider.configure(fake.stack_config())

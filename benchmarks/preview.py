@@ -13,7 +13,7 @@ from typing import Any
 
 from pulumi_cortecs import Client, ManagedInstance
 from pulumi_cortecs.testing.engine import ProviderProcess, program_inputs
-from pulumi_cortecs.testing.processes import start_fake_api, without_credentials
+from pulumi_cortecs.testing.processes import provider_env, start_fake_api
 
 from ._common import Row
 
@@ -33,9 +33,7 @@ def run() -> list[Row]:
         ]
     )
     with start_fake_api("--step-seconds", "1") as fake, tempfile.TemporaryDirectory() as tmp:
-        provider = ProviderProcess(
-            env=without_credentials(CORTECS_JOURNAL_PATH=str(Path(tmp) / "j.json"))
-        )
+        provider = ProviderProcess(env=provider_env(Path(tmp)))
         try:
             provider.configure(fake.stack_config())
             fake.reset()

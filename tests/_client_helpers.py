@@ -5,10 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import respx
 
 from tests import LLAMA_ID
 
 SECRET = "canary-secret-9f8e7d"
+# The catalog's detail of LLAMA_ID, from which a client resolves the API's defaults to start it.
+MODEL_DETAIL = {
+    "model": {
+        "model_id": LLAMA_ID,
+        "recommended_config": "NVIDIA_L4_1",
+        "hardware_configs": {"NVIDIA_L4_1": {"params": {"max_context_length": 16000}}},
+    }
+}
+
+
+def mock_model_detail(router: respx.MockRouter) -> respx.Route:
+    return router.get(f"/models/{LLAMA_ID}").mock(
+        return_value=httpx.Response(200, json=MODEL_DETAIL)
+    )
 
 
 def token_response(token: str = "tok-1", expires_in: int = 3600) -> httpx.Response:

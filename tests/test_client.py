@@ -29,6 +29,7 @@ from tests import BASE, LLAMA_ID
 from tests._client_helpers import (
     SECRET,
     instance_json,
+    mock_model_detail,
     token_response,
 )
 
@@ -52,6 +53,7 @@ PREVIEW = {
 def api() -> Iterator[respx.MockRouter]:
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
         router.post("/oauth2/token", name="token").mock(return_value=token_response())
+        mock_model_detail(router)
         yield router
 
 

@@ -20,6 +20,7 @@ from tests import BASE, LLAMA_ID
 from tests._client_helpers import (
     SECRET,
     instance_json,
+    mock_model_detail,
     token_response,
 )
 
@@ -230,8 +231,9 @@ def stages(seen: list[Instance]) -> list[tuple[str, int | None]]:
 
 @pytest.fixture
 def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE) as router:
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
         router.post("/oauth2/token").mock(return_value=token_response())
+        mock_model_detail(router)
         yield router
 
 

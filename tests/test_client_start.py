@@ -10,14 +10,16 @@ import httpx
 import pytest
 import respx
 from pulumi_cortecs import Client
-from pulumi_cortecs._exceptions import ApiError, ServerError
+from pulumi_cortecs._exceptions import ServerError, UncertainStartError
 from pulumi_cortecs.api._models import InstanceArgs
+from pulumi_cortecs.api._starts import InMemoryLedger, StartIntent
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, ManualClock
 
 from tests import BASE, LLAMA_ID
 from tests._client_helpers import (
     SECRET,
     instance_json,
+    mock_model_detail,
     token_response,
 )
 
@@ -31,9 +33,9 @@ class Server:
         self.instances: list[dict[str, Any]] = []
         self._outcomes = outcomes  # (creates an instance?, what the client gets back)
         router.post("/oauth2/token").mock(return_value=token_response())
-        router.get("/instances/").mock(side_effect=self._list)
+        self.list = router.get("/instances/").mock(side_effect=self._list)
         self.start = router.post("/instances/start").mock(side_effect=self.respond)
-        self.list = router.routes[1]
+        mock_model_detail(router)
 
     def add(self, **args: Any) -> dict[str, Any]:
         instance = instance_json(f"instance-{len(self.instances) + 1}", **args)
@@ -61,9 +63,16 @@ def router() -> Iterator[respx.MockRouter]:
         yield router
 
 
+def make_client(clock: ManualClock, settle_seconds: float = 0.0) -> Client:
+    return Client(
+        DEMO_CLIENT_ID, SECRET, sleep=clock.sleep, clock=clock, settle_seconds=settle_seconds
+    )
+
+
 @pytest.fixture
 def client(cortecs_clock: ManualClock) -> Iterator[Client]:
-    with Client(DEMO_CLIENT_ID, SECRET, sleep=cortecs_clock.sleep, clock=cortecs_clock) as client:
+    """A client that decides at once after an unknown outcome (the API here never lags)."""
+    with make_client(cortecs_clock) as client:
         yield client
 
 
@@ -84,7 +93,7 @@ def test_a_lost_response_is_reconciled_without_a_second_start(
     assert len(server.instances) == 1
     assert server.start.call_count == 1
     [record] = caplog.records
-    assert "created instance instance-1; using it" in record.getMessage()
+    assert "created instance-1, the only new instance with these arguments" in record.getMessage()
     assert SECRET not in record.getMessage() and "tok-1" not in record.getMessage()
 
 
@@ -149,10 +158,10 @@ def test_several_matches_are_reported_not_guessed(router: respx.MockRouter, clie
         raise DROPPED
 
     server.start.side_effect = two_appear
-    with pytest.raises(
-        ApiError, match=r"several new instances match it \(instance-1, instance-2\)"
-    ):
+    with pytest.raises(UncertainStartError, match="several new instances") as raised:
         client.start(ARGS)
+    assert raised.value.candidates == ["instance-1", "instance-2"]
+    assert "instance-1, instance-2" in str(raised.value)
     assert server.start.call_count == 1
 
 
@@ -187,3 +196,64 @@ def _creating(server: Server, *, context_length: int, answer: Any) -> Any:
         return httpx.Response(200, json={"instance": instance})
 
     return start
+
+
+def test_an_instance_the_api_lists_late_is_still_found(
+    router: respx.MockRouter, cortecs_clock: ManualClock
+) -> None:
+    server = Server(router, [])
+    lagging: list[dict[str, Any]] = []
+
+    def created_but_not_listed_yet(request: httpx.Request) -> httpx.Response:
+        lagging.append(instance_json("instance-1", context_length=8192))
+        raise DROPPED
+
+    def listed_after_a_second(request: httpx.Request) -> httpx.Response:
+        shown = lagging if cortecs_clock() >= 1.0 else []
+        return httpx.Response(200, json={"instances": shown})
+
+    server.start.side_effect = created_but_not_listed_yet
+    server.list.side_effect = listed_after_a_second
+    with make_client(cortecs_clock, settle_seconds=3.0) as client:
+        assert client.start(ARGS).instance_id == "instance-1"
+    assert server.start.call_count == 1
+
+
+def test_a_new_instance_is_not_taken_while_a_rival_start_is_in_flight(
+    router: respx.MockRouter, cortecs_clock: ManualClock
+) -> None:
+    server = Server(router, [(True, DROPPED)])
+    ledger = InMemoryLedger()
+    ledger.begin(StartIntent(ARGS.model_copy(update=RESOLVED), frozenset()))  # never settles
+    with make_client(cortecs_clock) as client, pytest.raises(UncertainStartError) as raised:
+        client.start(ARGS, ledger=ledger)
+    assert raised.value.candidates == ["instance-1"]
+    assert "1 other start(s) with the same arguments are still under way" in str(raised.value)
+    assert server.start.call_count == 1
+
+
+def test_a_rival_that_learns_its_outcome_leaves_ours_to_take(
+    router: respx.MockRouter, cortecs_clock: ManualClock
+) -> None:
+    server = Server(router, [])
+    ledger = InMemoryLedger()
+    rival = StartIntent(ARGS.model_copy(update=RESOLVED), frozenset())
+    ledger.begin(rival)
+
+    def both_appear(request: httpx.Request) -> httpx.Response:
+        server.add(context_length=8192)  # the rival's, whose answer is on its way
+        server.add(context_length=8192)  # ours, whose answer is lost
+        raise DROPPED
+
+    def rival_answered(seconds: float) -> None:
+        ledger.started(rival, "instance-1")
+        cortecs_clock.sleep(seconds)
+
+    server.start.side_effect = both_appear
+    with Client(DEMO_CLIENT_ID, SECRET, sleep=rival_answered, clock=cortecs_clock) as client:
+        assert client.start(ARGS, ledger=ledger).instance_id == "instance-2"
+    assert server.start.call_count == 1
+
+
+# The API's defaults for ARGS, from MODEL_DETAIL.
+RESOLVED = {"hardware_type_id": "NVIDIA_L4_1", "billing_interval": "per_minute", "num_workers": 1}

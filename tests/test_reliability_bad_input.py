@@ -99,7 +99,7 @@ def previewer(
     cortecs_api_process: FakeApiProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ProviderProcess]:
     """One provider process for the whole table, as one preview checks every resource."""
-    provider = ProviderProcess(env=provider_env(tmp_path_factory.mktemp("j") / "journal.json"))
+    provider = ProviderProcess(env=provider_env(tmp_path_factory.mktemp("home")))
     provider.configure(cortecs_api_process.stack_config())
     yield provider
     provider.close()
@@ -152,11 +152,11 @@ def preview_with(
 
 
 def test_missing_credentials_fail_at_preview(
-    cortecs_api: FakeApiProcess, cortecs_journal: Path
+    cortecs_api: FakeApiProcess, cortecs_home: Path
 ) -> None:
     config = cortecs_api.stack_config()
     del config["cortecs:clientId"], config["cortecs:clientSecret"]
-    [(prop, reason)] = preview_with(cortecs_api, cortecs_journal, config)
+    [(prop, reason)] = preview_with(cortecs_api, cortecs_home, config)
     # The engine shows a failure without a property as the resource's own problem.
     assert prop == ""
     for words in ("cortecs:clientId", "cortecs:clientSecret", "CORTECS_CLIENT_SECRET"):
@@ -164,11 +164,9 @@ def test_missing_credentials_fail_at_preview(
     assert_nothing_mutated(cortecs_api)
 
 
-def test_wrong_credentials_fail_at_preview(
-    cortecs_api: FakeApiProcess, cortecs_journal: Path
-) -> None:
+def test_wrong_credentials_fail_at_preview(cortecs_api: FakeApiProcess, cortecs_home: Path) -> None:
     config = cortecs_api.stack_config(**{"cortecs:clientSecret": "not-the-secret"})
-    [(prop, reason)] = preview_with(cortecs_api, cortecs_journal, config)
+    [(prop, reason)] = preview_with(cortecs_api, cortecs_home, config)
     assert prop == ""
     assert "cortecs:clientId and cortecs:clientSecret could not be used" in reason
     assert "HTTP 401" in reason and "were refused" in reason
@@ -178,11 +176,11 @@ def test_wrong_credentials_fail_at_preview(
 
 @pytest.mark.soak  # the provider retries for about 30 s before it calls the API unreachable
 def test_an_unreachable_api_fails_at_preview_once(
-    cortecs_api: FakeApiProcess, cortecs_journal: Path
+    cortecs_api: FakeApiProcess, cortecs_home: Path
 ) -> None:
     unreachable = "http://127.0.0.1:9/api/v1"  # the discard port: nothing listens
     config = cortecs_api.stack_config(**{"cortecs:apiBaseUrl": unreachable})
-    [(prop, reason)] = preview_with(cortecs_api, cortecs_journal, config)
+    [(prop, reason)] = preview_with(cortecs_api, cortecs_home, config)
     assert prop == ""
     assert reason.startswith("the API cannot be reached: cortecs:apiBaseUrl")
     assert unreachable in reason
@@ -220,10 +218,10 @@ def garbage_api() -> Iterator[str]:
 
 
 def test_a_malformed_catalog_fails_at_preview(
-    cortecs_api: FakeApiProcess, cortecs_journal: Path, garbage_api: str
+    cortecs_api: FakeApiProcess, cortecs_home: Path, garbage_api: str
 ) -> None:
     config = cortecs_api.stack_config(**{"cortecs:apiBaseUrl": garbage_api})
-    [(prop, reason)] = preview_with(cortecs_api, cortecs_journal, config)
+    [(prop, reason)] = preview_with(cortecs_api, cortecs_home, config)
     assert prop == "model_id"
     assert "could not be checked against the catalog" in reason
     assert "answered HTTP 200 with a body this client cannot read (not JSON)" in reason

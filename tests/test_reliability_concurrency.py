@@ -22,13 +22,13 @@ RESOURCES = 16
 
 @pytest.mark.engine
 def test_sixteen_creates_at_once_each_start_once_and_share_one_token(
-    cortecs_api: FakeApiProcess, cortecs_journal: Path
+    cortecs_api: FakeApiProcess, cortecs_home: Path
 ) -> None:
     # Identical arguments on purpose: no create may adopt another's booting instance.
     declared = program_inputs(
         lambda: [ManagedInstance(f"llm-{n}", model_id=LLAMA) for n in range(RESOURCES)]
     )
-    preview = ProviderProcess(env=provider_env(cortecs_journal))
+    preview = ProviderProcess(env=provider_env(cortecs_home))
     try:
         preview.configure(cortecs_api.stack_config())
         checked = [preview.check(inputs)[0] for inputs in declared.values()]
@@ -37,7 +37,7 @@ def test_sixteen_creates_at_once_each_start_once_and_share_one_token(
     cortecs_api.reset()  # count only what the up does
     cortecs_api.configure(step_seconds=0.6)  # 3 s to boot: long enough for all to overlap
 
-    up = ProviderProcess(env=provider_env(cortecs_journal))
+    up = ProviderProcess(env=provider_env(cortecs_home))
     most_pending = 0
     done = threading.Event()
 

@@ -3,6 +3,8 @@ at 10% and 25%, and each mutating call's answer lost after the server acted on i
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pytest
 from pulumi_cortecs import Client, Instance, InstanceArgs, ServerError
 from pulumi_cortecs.api import _starts
@@ -102,18 +104,18 @@ def test_a_lost_start_is_never_resent_while_its_outcome_is_unknown(
             sleep=cortecs_clock.sleep,
             clock=cortecs_clock,
         )
-        find_started = _starts.find_started
+        candidates = _starts.candidates
         checks: list[str] = []
 
         def check_failing_once(
-            instances: list[Instance], args: InstanceArgs, known: set[str]
-        ) -> Instance | None:
-            checks.append(args.model_id)
+            instances: list[Instance], intent: _starts.StartIntent, claimed: Collection[str]
+        ) -> list[Instance]:
+            checks.append(intent.resolved.model_id)
             if len(checks) == 1:
                 raise ServerError("GET /instances/ failed with HTTP 503", status_code=503)
-            return find_started(instances, args, known)
+            return candidates(instances, intent, claimed)
 
-        monkeypatch.setattr(_starts, "find_started", check_failing_once)
+        monkeypatch.setattr(_starts, "candidates", check_failing_once)
         api.faults.lose_next_start_response()
         instance = client.start(InstanceArgs(model_id=LLAMA))
     assert len(checks) == 2

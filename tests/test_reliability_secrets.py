@@ -67,7 +67,7 @@ def test_a_whole_lifecycle_under_faults_leaks_nothing(
 ) -> None:
     canary_api.reset()
     canary_api.faults(random={"rate": 0.25, "seed": 5}, slow_seconds=0.1)
-    provider = ProviderProcess(env=provider_env(tmp_path / "journal.json"))
+    provider = ProviderProcess(env=provider_env(tmp_path))
     try:
         provider.configure(canary_config(canary_api))
         stack = Deployment(provider)
@@ -100,7 +100,7 @@ def test_failed_creates_leak_nothing_in_errors(
 ) -> None:
     canary_api.reset()
     canary_api.configure(step_seconds=0.2)  # a second to boot: the timed-out create gives up
-    provider = ProviderProcess(env=provider_env(tmp_path / "journal.json"))
+    provider = ProviderProcess(env=provider_env(tmp_path))
     try:
         provider.configure({**canary_config(canary_api), **config})
         declared = program_inputs(lambda: [ManagedInstance("chat", model_id=LLAMA, **inputs)])

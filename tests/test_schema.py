@@ -13,6 +13,7 @@ from pulumi_cortecs._schema import (
     OUTPUTS,
     PROPERTIES,
     START_ARGS,
+    USER_INPUTS,
     Change,
     InstanceInputs,
     names,
@@ -35,6 +36,7 @@ CHANGED: dict[str, tuple[Any, Any]] = {
     "adopt_existing": (False, True),
     "wait_timeout_seconds": (60.0, 1800.0),
     "max_price_per_hour": (5.0, None),
+    "owner": ("cortecs-instances/prod/chat", "cortecs-instances/dev/chat"),
 }
 
 
@@ -49,7 +51,7 @@ def test_every_input_has_a_changed_value_in_this_test() -> None:
 
 def test_the_program_facing_classes_follow_the_schema() -> None:
     fields = {f.name: f for f in dataclasses.fields(ManagedInstanceArgs)}
-    assert list(fields) == list(names(INPUTS))
+    assert list(fields) == list(names(USER_INPUTS)), "a program never sets an internal input"
     required = {name for name, f in fields.items() if f.default is dataclasses.MISSING}
     assert required == {p.name for p in INPUTS if p.required} == {"model_id"}
     assert set(ManagedInstance.__annotations__) == set(names(PROPERTIES))

@@ -12,9 +12,11 @@
     │   ├── MalformedResponseError    a success status with a body the client cannot read
     │   ├── InstanceStoppedError      an instance awaited to run was stopped instead
     │   ├── WaitTimeoutError          an instance did not reach a status in time
+    │   ├── UncertainStartError       a start's outcome is unknown and it cannot be told apart
     │   └── ReadinessProbeError       an instance runs but its chat endpoint does not answer
     ├── UnknownModelError             a model the catalog does not list (also a LookupError)
     ├── ProvisioningError             a create or update failed; says what became of the instance
+    ├── JournalError                  the journal of unfinished creates cannot be read or written
     ├── MissingApiKeyError            no API key for an instance's endpoint (also a ValueError)
     └── InstanceNotServingError       an instance without a base_url yet (also a ValueError)
 
@@ -23,6 +25,8 @@ never a credential: the client redacts its secrets before an error is built.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class CortecsError(Exception):
@@ -112,6 +116,15 @@ class WaitTimeoutError(ApiError):
     last_status: str | None = None
 
 
+class UncertainStartError(ApiError):
+    """A start's outcome is unknown and new instances with its arguments may be another
+    start's: none was taken. ``candidates`` are their ids."""
+
+    def __init__(self, message: str, *, candidates: list[str], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.candidates = candidates
+
+
 class ReadinessProbeError(ApiError):
     """The instance runs but its chat endpoint refused the probe or never answered in time."""
 
@@ -129,6 +142,11 @@ class UnknownModelError(CortecsError, LookupError):
 class ProvisioningError(CortecsError):
     """A create or update failed after an instance was started; the message says what became
     of it (deleted, or kept and recorded for the next run)."""
+
+
+class JournalError(CortecsError):
+    """The journal of unfinished creates cannot be read or written; the message names the file.
+    A create that cannot write ahead does not start anything."""
 
 
 class MissingApiKeyError(CortecsError, ValueError):

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from pulumi_cortecs._schema import CONFIG, INPUTS, NAMESPACE, OUTPUTS, Property
+from pulumi_cortecs._schema import CONFIG, NAMESPACE, OUTPUTS, USER_INPUTS, Property
 
 
 def tables() -> dict[str, str]:
@@ -32,7 +32,7 @@ def with_tables(readme: str) -> str:
 def _inputs() -> str:
     rows = [
         f"| `{p.name}` | {_default(p)} | {p.change.value if p.change else ''} | {p.description} |"
-        for p in INPUTS
+        for p in USER_INPUTS
     ]
     return _table(["input", "default", "on change", "what it is"], rows)
 

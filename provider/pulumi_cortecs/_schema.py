@@ -67,6 +67,7 @@ class Property:
     rule: Rule | None = None
     api_default: Any = None  # what the API picks when a start argument is unset, if fixed
     default_doc: str | None = None  # the README's wording of a default the API decides
+    internal: bool = False  # set by the provider's own code, never by a program's author
 
     @property
     def is_input(self) -> bool:
@@ -107,6 +108,7 @@ def _input(
     start_arg: bool = False,
     api_default: Any = None,
     default_doc: str | None = None,
+    internal: bool = False,
 ) -> Any:
     spec = {
         "description": description,
@@ -117,6 +119,7 @@ def _input(
         "start_arg": start_arg,
         "api_default": api_default,
         "default_doc": default_doc,
+        "internal": internal,
     }
     if required:
         return field(metadata={_PROPERTY: spec})
@@ -143,6 +146,19 @@ class ModelName:
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"must be {self.allowed}, got {value!r}")
         return to_model_id(value)
+
+
+@dataclass(frozen=True)
+class OwnerName:
+    """``project/stack/resource``: the resource an instance belongs to."""
+
+    allowed: str = "project/stack/resource"
+
+    def parse(self, value: Any) -> str:
+        parts = value.split("/", 2) if isinstance(value, str) else []
+        if len(parts) != 3 or not all(part.strip() for part in parts):
+            raise ValueError(f"must be {self.allowed}, got {value!r}")
+        return str(value)
 
 
 @dataclass(frozen=True)
@@ -320,6 +336,13 @@ class InstanceInputs:
         rule=PositiveNumber(),
         default_doc="none",
     )
+    owner: str | None = _input(
+        "the resource an instance belongs to (`project/stack/resource`); only a start this "
+        "resource wrote ahead in the journal lets it adopt an instance",
+        change=Change.UPDATE,
+        rule=OwnerName(),
+        internal=True,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -377,6 +400,8 @@ PROPERTIES: tuple[Property, ...] = _properties(InstanceState)
 INPUTS: tuple[Property, ...] = tuple(p for p in PROPERTIES if p.is_input)
 OUTPUTS: tuple[Property, ...] = tuple(p for p in PROPERTIES if not p.is_input)
 """The properties only the provider sets (every input is an output too)."""
+USER_INPUTS: tuple[Property, ...] = tuple(p for p in INPUTS if not p.internal)
+"""The inputs a program's author sets (the provider sets the internal ones itself)."""
 START_ARGS: tuple[Property, ...] = tuple(p for p in INPUTS if p.start_arg)
 """The inputs sent to ``POST /instances/start``: an instance was started for a resource only
 if the API resolved these to what the resource resolves them to."""
@@ -418,4 +443,10 @@ API_KEY = ConfigKey(
     "the instances' API key, for the readiness probe",
     secret=True,
 )
-CONFIG: tuple[ConfigKey, ...] = (CLIENT_ID, CLIENT_SECRET, API_BASE_URL, API_KEY)
+JOURNAL_DIR = ConfigKey(
+    "journalDir",
+    "CORTECS_JOURNAL_DIR",
+    "where starts are written ahead until the engine has their instance; default "
+    "`$XDG_STATE_HOME/pulumi-cortecs/journal` (`~/.local/state/...`)",
+)
+CONFIG: tuple[ConfigKey, ...] = (CLIENT_ID, CLIENT_SECRET, API_BASE_URL, API_KEY, JOURNAL_DIR)

@@ -9,7 +9,6 @@ is sent, is only sent again once the instance list proves the previous send crea
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -24,10 +23,12 @@ from pulumi_cortecs._exceptions import (
     InvalidRequestError,
     MissingCredentialsError,
     NotFoundError,
+    UncertainStartError,
 )
 from pulumi_cortecs._schema import API_BASE_URL, CLIENT_ID, CLIENT_SECRET
-from pulumi_cortecs.api import _responses, _retry, _starts, _waits
+from pulumi_cortecs.api import _responses, _retry, _waits
 from pulumi_cortecs.api._auth import ClientCredentials, Redactor, Secret, SecretBody
+from pulumi_cortecs.api._defaults import resolve_defaults
 from pulumi_cortecs.api._models import (
     PENDING,
     RUNNING,
@@ -40,6 +41,14 @@ from pulumi_cortecs.api._models import (
 )
 from pulumi_cortecs.api._polling import AdaptivePollPolicy, PollPolicy
 from pulumi_cortecs.api._responses import Body
+from pulumi_cortecs.api._starts import (
+    SETTLE_SECONDS,
+    START_PATH,
+    InMemoryLedger,
+    Starter,
+    StartIntent,
+    StartLedger,
+)
 
 DEFAULT_API_BASE_URL = "https://cortecs.ai/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -70,6 +79,7 @@ class Client:
         clock: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
         poll_policy: Callable[[], PollPolicy] = AdaptivePollPolicy,
+        settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -89,9 +99,8 @@ class Client:
             redactor=self._redact,
             max_renewals=max_attempts - 1,
         )
-        # Starts are serialised so that an instance that appeared during one start can only
-        # be that start's (within this process).
-        self._start_lock = threading.Lock()
+        self._ledger = InMemoryLedger()
+        self._settle_seconds = settle_seconds
         self._launches = _waits.Launches()
         self._http = httpx.Client(
             base_url=self._api_base_url,
@@ -165,22 +174,48 @@ class Client:
     def get_instance(self, instance_id: str) -> Instance:
         return self._request("GET", f"/instances/{instance_id}", _instance_of)
 
-    def start(self, args: InstanceArgs) -> Instance:
-        """Start one instance; a call that fails in an ambiguous way never leaves a second one
-        (see :mod:`~pulumi_cortecs.api._starts`)."""
-        with self._start_lock:
-            launched_at = self._clock()  # not before the lock: a queued start is not sent yet
-            instance = _starts.start_once(
-                args,
-                send=lambda: self._send(
-                    "POST", _starts.START_PATH, _instance_of, args.to_request()
-                ),
-                list_instances=self.list_instances,
-                with_retries=lambda attempt: self._with_retries(
-                    "POST", _starts.START_PATH, attempt
-                ),
-                describe=self._describe,
-            )
+    def start(
+        self,
+        args: InstanceArgs,
+        *,
+        resolved: InstanceArgs | None = None,
+        ledger: StartLedger | None = None,
+    ) -> Instance:
+        """Start one instance, exactly once: a send whose outcome is unknown is reconciled
+        against the instance list, never resent blindly (see :mod:`~pulumi_cortecs.api._starts`).
+
+        ``resolved`` are ``args`` with the API's defaults filled in (fetched from the catalog
+        when not given): an uncertain start is matched on all of them. ``ledger`` is where the
+        start is written ahead (default: this client's own record of its starts); a provider
+        passes its journal, so that processes sharing it tell their instances apart.
+        """
+        resolved = resolved or resolve_defaults(args, self.get_model(args.model_id))
+        ledger = ledger or self._ledger
+        snapshot = frozenset(instance.instance_id for instance in self.list_instances())
+        intent = StartIntent(resolved, snapshot)
+        ledger.begin(intent)
+        starter = Starter(
+            intent,
+            ledger,
+            send=lambda: self._send("POST", START_PATH, _instance_of, args.to_request()),
+            list_instances=self.list_instances,
+            describe=self._describe,
+            clock=self._clock,
+            sleep=self._sleep,
+            settle_seconds=self._settle_seconds,
+        )
+        launched_at = self._clock()
+        try:
+            instance = self._with_retries("POST", START_PATH, starter.attempt)
+        except UncertainStartError:
+            raise
+        except BaseException:
+            if starter.outcome_unknown:
+                ledger.unresolved(intent, ())
+            else:
+                ledger.abandon(intent)
+            raise
+        ledger.started(intent, instance.instance_id)
         self._launches.remember(launched_at, instance, self._clock())
         return instance
 

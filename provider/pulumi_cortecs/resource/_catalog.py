@@ -12,12 +12,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from pulumi_cortecs._exceptions import NotFoundError, UnknownModelError
-from pulumi_cortecs._schema import START_ARGS
 from pulumi_cortecs.api._client import Client
-from pulumi_cortecs.api._models import HardwareType, InstanceArgs, ModelPreview
-
-# The API never picks a context length above this by default, even where the hardware allows more.
-DEFAULT_CONTEXT_CAP = 32000
+from pulumi_cortecs.api._models import HardwareType, ModelPreview
 
 T = TypeVar("T")
 
@@ -65,19 +61,3 @@ class Catalog:
 
     def hardware(self, hardware_type_id: str) -> HardwareType | None:
         return self.hardware_types().get(hardware_type_id)
-
-
-def resolve_defaults(args: InstanceArgs, model: ModelPreview) -> InstanceArgs:
-    """The arguments the API will start with, filling in its documented defaults."""
-    hardware = args.hardware_type_id or model.recommended_config
-    context = args.context_length
-    if context is None and hardware in model.max_context_lengths:
-        context = min(DEFAULT_CONTEXT_CAP, model.max_context_lengths[hardware])
-    fixed = {
-        prop.name: prop.api_default
-        for prop in START_ARGS
-        if prop.api_default is not None and getattr(args, prop.name) is None
-    }
-    return args.model_copy(
-        update={"hardware_type_id": hardware, "context_length": context, **fixed}
-    )

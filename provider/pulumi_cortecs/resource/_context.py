@@ -6,12 +6,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from pulumi_cortecs._exceptions import ApiConnectionError, ApiError, MissingCredentialsError
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.resource._catalog import Catalog
 from pulumi_cortecs.resource._inputs import Failure
-from pulumi_cortecs.resource._journal import StartJournal
+from pulumi_cortecs.resource._journal import Journal, default_directory
 from pulumi_cortecs.resource._settings import ProviderSettings
 
 # A deployment rides out about half a minute of API trouble per call (backoff 0.5 s doubling)
@@ -29,14 +30,14 @@ class ProviderContext:
         client: Client,
         *,
         api_key: str | None = None,
-        journal: StartJournal | None = None,
+        journal: Journal | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.client = client
         self.catalog = Catalog(client)
         self.api_key = api_key
-        self.journal = journal or StartJournal()
+        self.journal = journal or Journal(default_directory())
         self.clock = clock
         self.sleep = sleep
         self._access_lock = threading.Lock()
@@ -52,7 +53,8 @@ class ProviderContext:
             settings.api_base_url,
             max_attempts=PROVIDER_MAX_ATTEMPTS,
         )
-        return cls(client, api_key=settings.api_key)
+        directory = Path(settings.journal_dir) if settings.journal_dir else default_directory()
+        return cls(client, api_key=settings.api_key, journal=Journal(directory))
 
     def access_failure(self) -> Failure | None:
         """Why the API cannot be used with the configured credentials and URL, if it cannot.

@@ -13,7 +13,7 @@ from typing import Any
 
 from pulumi.output import Unknown
 
-from pulumi_cortecs._schema import INPUTS, START_ARGS, InstanceInputs, names
+from pulumi_cortecs._schema import INPUTS, START_ARGS, USER_INPUTS, InstanceInputs, names
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """The engine's stand-in on the wire for a value not known until apply (a computed input)."""
@@ -51,7 +51,7 @@ def parse_inputs(
             except ValueError as error:
                 failures.append(Failure(prop.name, str(error)))
     if not allow_extra:
-        inputs = ", ".join(names(INPUTS))
+        inputs = ", ".join(names(USER_INPUTS))
         for name in sorted(set(props) - set(names(INPUTS)) - {"__provider"}):
             failures.append(
                 Failure(name, f"is not an input of ManagedInstance; inputs are {inputs}")

@@ -14,14 +14,15 @@ from typing import Any
 
 import pulumi
 
-from pulumi_cortecs._exceptions import NotFoundError, ProvisioningError
+from pulumi_cortecs._exceptions import NotFoundError, ProvisioningError, UncertainStartError
 from pulumi_cortecs._schema import InstanceInputs, InstanceState
+from pulumi_cortecs.api._defaults import resolve_defaults
 from pulumi_cortecs.api._models import PENDING, STOPPED, Instance, InstanceArgs
 from pulumi_cortecs.resource import _preview
-from pulumi_cortecs.resource._catalog import resolve_defaults
 from pulumi_cortecs.resource._context import ProviderContext
 from pulumi_cortecs.resource._inputs import checked_inputs, input_props, start_args
-from pulumi_cortecs.resource._ownership import Ownership
+from pulumi_cortecs.resource._journal import Owner
+from pulumi_cortecs.resource._ownership import Ownership, owner_of
 from pulumi_cortecs.resource._readiness import wait_until_answering
 from pulumi_cortecs.resource._settings import ConfigSource, ProviderSettings
 
@@ -46,7 +47,7 @@ class InstanceLifecycle:
         return _preview.check(self._context, news)
 
     def diff(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> _preview.Planned:
-        self._ownership.claim(id_)
+        self._ownership.hold(id_)
         return _preview.diff(olds, news)
 
     # -- apply -----------------------------------------------------------------------------
@@ -59,7 +60,16 @@ class InstanceLifecycle:
         args = InstanceArgs(**start_args(inputs))
         resolved = resolve_defaults(args, context.catalog.model(args.model_id))
 
-        instance = self._ownership.obtain(args, resolved, adopt=inputs.adopt_existing)
+        owner = owner_of(inputs.owner)
+        try:
+            instance = self._ownership.obtain(owner, args, resolved, adopt=inputs.adopt_existing)
+        except UncertainStartError as error:
+            path = context.journal.path(owner.project, owner.stack)
+            raise ProvisioningError(
+                f"{error}. The start stays recorded in {path}: `cortecs-instances orphans` "
+                "lists it, and once the extra instances are dealt with, the next `pulumi up` "
+                "adopts the one it created"
+            ) from None
         instance_id = instance.instance_id
         try:
             if inputs.running:
@@ -67,15 +77,15 @@ class InstanceLifecycle:
             elif instance.status != STOPPED:
                 instance = self._stop(instance_id)
         except BaseException as error:
-            raise self._discard_after_failure(instance_id, error) from error
-        context.journal.forget(instance_id)
+            raise self._discard_after_failure(owner, instance_id, error) from error
+        self._ownership.release(owner, instance_id)
         return instance_id, self._outputs(instance, inputs)
 
     def update(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
         """Every output (the engine replaces the old ones with what update returns)."""
         inputs = checked_inputs(news)
         context = self._context
-        self._ownership.claim(id_)
+        self._ownership.hold(id_)
         try:
             instance = context.client.get_instance(id_)
         except NotFoundError:
@@ -92,14 +102,17 @@ class InstanceLifecycle:
 
     def read(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         """The outputs as the API now reports them; ``None`` when the instance is gone."""
-        self._ownership.claim(id_)
+        self._ownership.hold(id_)
         try:
             instance = self._context.client.get_instance(id_)
         except NotFoundError:
             return None
         return self._outputs(instance, checked_inputs(props))
 
-    def delete(self, id_: str) -> None:
+    def delete(self, id_: str, props: Mapping[str, Any]) -> None:
+        self._delete(owner_of(props.get("owner")), id_)
+
+    def _delete(self, owner: Owner, id_: str) -> None:
         client = self._context.client
         try:
             if client.get_instance(id_).status != STOPPED:
@@ -108,7 +121,7 @@ class InstanceLifecycle:
             pulumi.log.info(f"deleted {id_}")
         except NotFoundError:
             pass
-        self._context.journal.forget(id_)
+        self._ownership.release(owner, id_)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -153,15 +166,18 @@ class InstanceLifecycle:
             on_progress=_progress_logger(self._context.clock, self._context.clock()),
         )
 
-    def _discard_after_failure(self, instance_id: str, error: BaseException) -> ProvisioningError:
+    def _discard_after_failure(
+        self, owner: Owner, instance_id: str, error: BaseException
+    ) -> ProvisioningError:
         """Stop and delete an instance whose create failed, so nothing keeps billing."""
         try:
-            self.delete(instance_id)
+            self._delete(owner, instance_id)
             fate = "It was stopped and deleted, so nothing is billed."
         except Exception as cleanup_error:
+            path = self._context.journal.path(owner.project, owner.stack)
             fate = (
-                f"Deleting it failed too ({cleanup_error}); it stays recorded in "
-                f"{self._context.journal.path}, so the next `pulumi up` adopts it."
+                f"Deleting it failed too ({cleanup_error}); it stays recorded in {path}, so "
+                "the next `pulumi up` of this resource adopts it."
             )
         return ProvisioningError(f"{instance_id} did not become ready: {error}. {fate}")
 

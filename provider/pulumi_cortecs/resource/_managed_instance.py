@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from pulumi_cortecs._schema import INPUTS, OUTPUTS, PROPERTIES, InstanceState, Property
+from pulumi_cortecs._schema import OUTPUTS, PROPERTIES, USER_INPUTS, InstanceState, Property
 from pulumi_cortecs.resource.dynamic_provider import ManagedInstanceProvider
 
 _TYPES = typing.get_type_hints(InstanceState)
@@ -32,7 +32,7 @@ ManagedInstanceArgs = dataclasses.make_dataclass(
         (prop.name, _of(pulumi.Input, prop))
         if prop.required
         else (prop.name, _of(pulumi.Input, prop) | None, None)
-        for prop in INPUTS
+        for prop in USER_INPUTS
     ],
 )
 ManagedInstanceArgs.__module__ = __name__
@@ -65,5 +65,7 @@ class ManagedInstance(Resource, module="cortecs", name="ManagedInstance"):
         # are passed as None so the SDK makes them resolvable.
         props: dict[str, Any] = {prop.name: None for prop in OUTPUTS}
         # Not dataclasses.asdict: it would deep-copy Outputs.
-        props.update({prop.name: getattr(args, prop.name) for prop in INPUTS})
+        props.update({prop.name: getattr(args, prop.name) for prop in USER_INPUTS})
+        # Who the instance belongs to: only this resource's own journal records may adopt one.
+        props["owner"] = f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
         super().__init__(ManagedInstanceProvider(), resource_name, props, opts)

@@ -1,80 +1,128 @@
 """Which instance belongs to which resource.
 
-The API has no names, tags or idempotency keys on instances, so the provider decides: an
-instance it starts for a resource is recorded in the journal until the engine has its id, and
-an instance of this deployment is claimed so that no other create takes it.
+The API has no names, tags or idempotency keys on instances, so nothing about an instance says
+whose it is. A resource owns an instance only when it started it: every start is written ahead
+in the journal under the resource's owner (``project/stack/resource``), and a create adopts an
+instance only when this resource's own record proves that it started it (an ``up`` that was
+interrupted before the engine recorded the id). Never by status, never by arguments alone.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
+import uuid
 
 import pulumi
 
-from pulumi_cortecs._schema import START_ARGS
-from pulumi_cortecs.api._models import PENDING, Instance, InstanceArgs
+from pulumi_cortecs._exceptions import NotFoundError, ProvisioningError
+from pulumi_cortecs.api._defaults import started_with
+from pulumi_cortecs.api._models import Instance, InstanceArgs
+from pulumi_cortecs.api._starts import StartIntent, candidates
 from pulumi_cortecs.resource._context import ProviderContext
+from pulumi_cortecs.resource._journal import STARTED, UNRESOLVED, Entry, Owner
+
+
+def owner_of(owner: str | None) -> Owner:
+    """The owner a program passed; a resource declared without one (not by ManagedInstance)
+    gets a name of its own, so it never adopts anything."""
+    if owner:
+        return Owner.parse(owner)
+    project = os.environ.get("PULUMI_PROJECT", "unknown")
+    return Owner(project, "unknown", f"unnamed-{uuid.uuid4().hex[:12]}")
 
 
 class Ownership:
-    """Claims on instances within one provider process, and obtaining one for a new resource."""
+    """The instances of one provider process's resources, and how a new resource gets one."""
 
     def __init__(self, context: ProviderContext) -> None:
         self._context = context
         self._lock = threading.Lock()
-        self._claimed: set[str] = set()
+        self._held: set[str] = set()
 
-    def claim(self, instance_id: str) -> None:
-        """Mark an instance as owned by a resource of this deployment: never adopt it."""
+    def hold(self, instance_id: str) -> None:
+        """A resource of this deployment holds the instance (seen in diff, read or update)."""
         with self._lock:
-            self._claimed.add(instance_id)
+            self._held.add(instance_id)
 
-    def obtain(self, args: InstanceArgs, resolved: InstanceArgs, *, adopt: bool) -> Instance:
-        """An instance for a new resource: one left behind if ``adopt`` allows, else a new one.
+    def held(self) -> set[str]:
+        with self._lock:
+            return set(self._held)
 
-        Adopting and starting happen under one lock, so a concurrent create can never take an
-        instance another create of this deployment has just started but not yet claimed.
-        """
+    def obtain(
+        self, owner: Owner, args: InstanceArgs, resolved: InstanceArgs, *, adopt: bool
+    ) -> Instance:
+        """An instance for a new resource: the one an interrupted ``up`` of this very resource
+        started (if ``adopt``), else a new one, written ahead in the journal."""
         context = self._context
-        with self._lock:
-            instance = self._left_behind(resolved) if adopt else None
-            if instance is not None:
-                pulumi.log.info(
-                    f"adopted {instance.instance_id} ({instance.status}) left by an earlier run"
-                )
-            else:
-                instance = context.client.start(args)
-                context.journal.record(instance.instance_id, resolved.to_request())
-                pulumi.log.info(f"started {instance.instance_id}: {describe(resolved)}")
-            self._claimed.add(instance.instance_id)
+        instance = self._left_behind(owner, resolved) if adopt else None
+        if instance is None:
+            ledger = context.journal.ledger(owner, self.held)
+            instance = context.client.start(args, resolved=resolved, ledger=ledger)
+            # The first thing the log says about it: a run whose journal is lost still has this.
+            pulumi.log.info(f"started {instance.instance_id} for {owner}: {describe(resolved)}")
+        self.hold(instance.instance_id)
         return instance
 
-    def _left_behind(self, resolved: InstanceArgs) -> Instance | None:
-        """An instance with these exact arguments that an interrupted create left behind.
+    def release(self, owner: Owner, instance_id: str) -> None:
+        """The engine has the instance now: its journal record is no longer needed."""
+        self._context.journal.drop(owner, instance_id=instance_id)
 
-        Left behind means: recorded in this project's journal as started but never handed to
-        the engine, or still pending (booting; nobody can be using it yet). Running instances
-        outside the journal are never taken: they may belong to another stack or team.
-        """
-        journaled = self._context.journal.entries()
-        for instance in self._context.client.list_instances():
-            if instance.instance_id in self._claimed:
+    def _left_behind(self, owner: Owner, resolved: InstanceArgs) -> Instance | None:
+        """The instance that an earlier, interrupted ``up`` of this resource started with these
+        arguments, as this resource's journal records show."""
+        journal = self._context.journal
+        now = time.time()
+        for entry in journal.entries(owner):
+            if entry.owner != str(owner) or entry.in_flight(now):
                 continue
-            if not started_with(instance, resolved):
+            instance = self._instance_of(owner, entry)
+            if instance is None:
                 continue
-            if instance.instance_id in journaled or instance.status == PENDING:
+            if started_with(instance, resolved):
+                pulumi.log.info(
+                    f"adopted {instance.instance_id} ({instance.status}): an earlier `pulumi "
+                    f"up` of {owner} started it but the stack never recorded it "
+                    f"({journal.path(owner.project, owner.stack)})"
+                )
                 return instance
+            pulumi.log.warn(
+                f"{instance.instance_id} was started by an earlier `pulumi up` of {owner} with "
+                "other arguments and never recorded by the stack; it is not adopted. "
+                "`cortecs-instances orphans` shows it and how to stop it"
+            )
         return None
 
-
-def started_with(instance: Instance, resolved: InstanceArgs) -> bool:
-    """Whether the API resolved the instance's start arguments to ``resolved`` (an argument the
-    API does not report is its documented default)."""
-    for prop in START_ARGS:
-        actual = getattr(instance.instance_args, prop.name)
-        if (prop.api_default if actual is None else actual) != getattr(resolved, prop.name):
-            return False
-    return True
+    def _instance_of(self, owner: Owner, entry: Entry) -> Instance | None:
+        """The instance a record's start created, ``None`` if it created none (or it is gone);
+        a start whose answer never arrived is reconciled from what the record kept."""
+        journal = self._context.journal
+        if entry.state == STARTED and entry.instance_id:
+            try:
+                return self._context.client.get_instance(entry.instance_id)
+            except NotFoundError:
+                journal.drop(owner, key=entry.key)  # deleted since: nothing is billed
+                return None
+        intent = StartIntent(entry.resolved, frozenset(entry.snapshot), key=entry.key)
+        others = [e for _, e in journal.all_entries() if e.key != entry.key]
+        claimed = self.held().union(*(e.owned() for e in others))
+        found = candidates(self._context.client.list_instances(), intent, claimed)
+        rivals = [e for e in others if e.in_flight(time.time()) and e.resolved == entry.resolved]
+        if not found:
+            journal.drop(owner, key=entry.key)  # the interrupted start created nothing
+            return None
+        if len(found) == 1 and not rivals:
+            journal.settle(owner, entry.key, state=STARTED, instance_id=found[0].instance_id)
+            return found[0]
+        ids = sorted(instance.instance_id for instance in found)
+        journal.settle(owner, entry.key, state=UNRESOLVED, candidates=ids)
+        raise ProvisioningError(
+            f"an earlier `pulumi up` of {owner} sent a start whose answer never arrived, and it "
+            f"cannot be told which of {', '.join(ids)} it created, if any: none is adopted. "
+            f"`cortecs-instances orphans` lists them; delete the ones no stack owns, then run "
+            f"`pulumi up` again (the record is in {journal.path(owner.project, owner.stack)})"
+        )
 
 
 def describe(args: InstanceArgs) -> str:

@@ -17,6 +17,7 @@ from pulumi_cortecs._schema import (
     API_KEY,
     CLIENT_ID,
     CLIENT_SECRET,
+    JOURNAL_DIR,
     NAMESPACE,
     ConfigKey,
 )
@@ -32,6 +33,7 @@ class ProviderSettings:
     client_secret: str | None = field(default=None, repr=False)
     api_base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    journal_dir: str | None = None
 
     @classmethod
     def from_config(
@@ -45,4 +47,5 @@ class ProviderSettings:
             client_secret=value(CLIENT_SECRET),
             api_base_url=value(API_BASE_URL),
             api_key=value(API_KEY),
+            journal_dir=value(JOURNAL_DIR),
         )

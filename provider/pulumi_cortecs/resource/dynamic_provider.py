@@ -76,5 +76,5 @@ class ManagedInstanceProvider(ResourceProvider):
         # An empty id tells the engine the instance is gone (and no outputs would crash it).
         return ReadResult(id_, outputs) if outputs is not None else ReadResult(id_="", outs={})
 
-    def delete(self, id_: str, _props: dict[str, Any]) -> None:
-        self._lifecycle.delete(id_)
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        self._lifecycle.delete(id_, props)

@@ -37,6 +37,7 @@ if typing.TYPE_CHECKING:
     from pulumi_cortecs.testing.processes import (
         DEMO_CONFIG,
         FakeApiProcess,
+        journal_directory,
         provider_env,
         start_fake_api,
         without_credentials,
@@ -63,6 +64,8 @@ _SUBMODULES: dict[str, str] = {
         (
             "DEMO_CONFIG",
             "FakeApiProcess",
+            "journal_directory",
+            "journal_directory",
             "provider_env",
             "start_fake_api",
             "without_credentials",
@@ -85,6 +88,7 @@ __all__ = [
     "ManualClock",
     "ProviderProcess",
     "StateEntry",
+    "journal_directory",
     "mock_api",
     "program_inputs",
     "provider_env",

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from pulumi_cortecs.resource._journal import default_directory
 from pulumi_cortecs.testing.fake import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 DEMO_CONFIG = {
@@ -94,9 +95,19 @@ def without_credentials(**extra: str) -> dict[str, str]:
     return env
 
 
-def provider_env(journal: Path) -> dict[str, str]:
-    """A provider process environment with no credentials but those the test configures."""
-    return without_credentials(CORTECS_JOURNAL_PATH=str(journal))
+def provider_env(home: Path, **extra: str) -> dict[str, str]:
+    """A provider process's environment on a machine whose user's home is ``home`` (where its
+    journal lives by default), with no credentials but those the test configures."""
+    env = without_credentials(HOME=str(home), **extra)
+    for variable in ("XDG_STATE_HOME", "CORTECS_JOURNAL_DIR"):
+        if variable not in extra:
+            env.pop(variable, None)
+    return env
+
+
+def journal_directory(home: Path) -> Path:
+    """Where a provider process started with :func:`provider_env` keeps its journal."""
+    return default_directory({"HOME": str(home)})
 
 
 def start_fake_api(*args: str) -> FakeApiProcess:

@@ -61,17 +61,20 @@ def cortecs_api(cortecs_api_process: FakeApiProcess) -> FakeApiProcess:
 
 
 @pytest.fixture
-def cortecs_journal(tmp_path: Path) -> Path:
-    """Where the provider processes of a test keep their journal of unfinished creates."""
-    return tmp_path / "unfinished-creates.json"
+def cortecs_home(tmp_path: Path) -> Path:
+    """The home directory of the user the provider processes of a test run as (their journal
+    of unfinished creates lives under it)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return home
 
 
 @pytest.fixture
-def cortecs_engine(cortecs_api: FakeApiProcess, cortecs_journal: Path) -> Iterator[ProviderProcess]:
+def cortecs_engine(cortecs_api: FakeApiProcess, cortecs_home: Path) -> Iterator[ProviderProcess]:
     """A dynamic-provider server, configured with a dev stack's config against ``cortecs_api``."""
     from pulumi_cortecs.testing import ProviderProcess, provider_env
 
-    provider = ProviderProcess(env=provider_env(cortecs_journal))
+    provider = ProviderProcess(env=provider_env(cortecs_home))
     provider.configure(cortecs_api.stack_config())
     yield provider
     provider.close()
