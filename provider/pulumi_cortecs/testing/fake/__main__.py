@@ -2,8 +2,8 @@
 
 Usage:
     python -m pulumi_cortecs.testing.fake [--host 127.0.0.1] [--port 0] [--step-seconds 1.0]
-        [--num-steps 5] [--shape newer|older] [--serving-delay 0] [--fault-rate 0] [--seed 0]
-        [--token-ttl 3600]
+        [--num-steps 5] [--era today|seed] [--shape newer|older] [--serving-delay 0]
+        [--fault-rate 0] [--seed 0] [--token-ttl 3600]
 
 The first line on stdout is the API base URL (``http://127.0.0.1:PORT/api/v1``), so a script
 can start the fake with ``--port 0`` and read where it listens. The second line gives the demo
@@ -12,6 +12,14 @@ credentials as shell exports:
     CORTECS_API_BASE_URL=$(python -m pulumi_cortecs.testing.fake --port 0 | head -n1)
     export CORTECS_CLIENT_ID=demo-client-id CORTECS_CLIENT_SECRET=demo-client-secret
     export OPENAI_API_KEY=demo-api-key
+
+``--era`` chooses the API's era: ``today`` (the default) answers as today's API does, in the
+shape the official client (cortecs-py 0.1.2) reads: every key present, whole-number sizes,
+``--max-model-len``, ``num_workers`` and ``worker_statuses`` on every instance. ``seed`` answers
+as the contract's main text (the API of the project's start): ``max_context_length``, sizes as
+3.8, and per ``--shape`` progress per worker without ``num_workers`` (``newer``) or on
+``instance_status`` without ``worker_statuses`` (``older``). In today's era ``--shape older``
+adds ``instance_status.init_progress`` beside the workers'.
 
 Instances go through ``--num-steps`` init steps of ``--step-seconds`` each, then serve an
 OpenAI-compatible chat API at their ``base_url``. ``--fault-rate`` injects random faults
@@ -43,10 +51,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--step-seconds", type=float, default=1.0, help="length of an init step")
     parser.add_argument("--num-steps", type=int, default=5, help="init steps before running")
     parser.add_argument(
+        "--era",
+        choices=("today", "seed"),
+        default="today",
+        help="the API era to answer as: today's (what cortecs-py 0.1.2 reads) or the seed's",
+    )
+    parser.add_argument(
         "--shape",
         choices=("newer", "older"),
         default="newer",
-        help="which server generation's instance shape to send",
+        help="where instances report init progress: per worker (newer) or on instance_status "
+        "(older; in the seed era without worker_statuses)",
     )
     parser.add_argument(
         "--serving-delay",
@@ -71,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         step_seconds=args.step_seconds,
         num_steps=args.num_steps,
         token_ttl=args.token_ttl,
+        api_era=args.era,
         response_shape=args.shape,
         serving_delay=args.serving_delay,
         seed=args.seed,

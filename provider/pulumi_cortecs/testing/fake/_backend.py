@@ -39,6 +39,8 @@ from pulumi_cortecs.testing.fake._instances import FakeInstance
 from pulumi_cortecs.testing.fake._tokens import TokenStore
 from pulumi_cortecs.testing.fake.catalog import AVAILABLE_HARDWARE_TYPE_IDS, HARDWARE_TYPES, MODELS
 
+ApiEra = Literal["today", "seed"]
+API_ERAS: tuple[str, ...] = ("today", "seed")
 ResponseShape = Literal["newer", "older"]
 RESPONSE_SHAPES: tuple[str, ...] = ("newer", "older")
 
@@ -59,6 +61,7 @@ _SETTINGS: dict[str, Callable[[Any], bool]] = {
     "num_steps": lambda v: isinstance(v, int) and v >= 1,
     "serving_delay": _number(0),
     "token_ttl": _number(0, strict=True),
+    "api_era": lambda v: v in API_ERAS,
     "response_shape": lambda v: v in RESPONSE_SHAPES,
     "api_key": lambda v: isinstance(v, str) and bool(v),
     "client_id": lambda v: isinstance(v, str) and bool(v),
@@ -73,6 +76,10 @@ class FakeBackend:
     (method and path, trailing slash removed, of every request but admin ones),
     ``token_fetches`` (tokens issued), ``starts`` (instances created) and ``faults``.
 
+    ``api_era`` (``today`` or ``seed``) and ``response_shape`` (``newer`` or ``older``) choose
+    what the answers look like (see :mod:`~pulumi_cortecs.testing.fake._shapes`); the rules are
+    the same in every era.
+
     ``sleep`` defaults to ``clock.advance`` for a :class:`ManualClock` (so injected latency
     passes instantly in fake time) and to ``time.sleep`` otherwise.
     """
@@ -85,6 +92,7 @@ class FakeBackend:
         step_seconds: float = 1.0,
         num_steps: int = 5,
         token_ttl: float = 3600.0,
+        api_era: ApiEra = "today",
         response_shape: ResponseShape = "newer",
         client_id: str = DEMO_CLIENT_ID,
         client_secret: str = DEMO_CLIENT_SECRET,
@@ -99,6 +107,7 @@ class FakeBackend:
         self.step_seconds = step_seconds
         self.num_steps = num_steps
         self.token_ttl = token_ttl
+        self.api_era: ApiEra = api_era
         self.response_shape: ResponseShape = response_shape
         self.client_id = client_id
         self.client_secret = client_secret
@@ -322,7 +331,7 @@ class FakeBackend:
 
     def configure(self, **settings: Any) -> None:
         """Change settings at runtime: step_seconds, num_steps, serving_delay, token_ttl,
-        response_shape, api_key, client_id, client_secret. Instances already launched keep
+        api_era, response_shape, api_key, client_id, client_secret. Instances already launched keep
         their init schedule; tokens already issued stay valid."""
         for name, value in settings.items():
             if name not in _SETTINGS:
