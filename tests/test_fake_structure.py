@@ -128,3 +128,12 @@ def test_the_admin_endpoint_knows_exactly_the_registered_commands() -> None:
     assert refused.status_code == 400
     assert all(name in refused.json()["detail"] for name in FAULT_COMMANDS)
     assert set(DEFAULT_RANDOM_KINDS) <= set(FAULT_KINDS)
+    # Kinds a client cannot be expected to ride out blindly are injected only when named, so
+    # soak runs keep their mix.
+    assert set(FAULT_KINDS) - set(DEFAULT_RANDOM_KINDS) == {
+        "lost_response",
+        "not_found",
+        "html_body",
+        "empty_body",
+        "null_status",
+    }

@@ -191,3 +191,18 @@ def test_the_seeds_era_is_one_cortecs_py_can_no_longer_read(judge: Judge) -> Non
         client.ensure_instance(PHI, poll=False)
     with pytest.raises(pydantic.ValidationError, match=r"num_workers|worker_statuses"):
         client.start(PHI, poll=False)
+
+
+@pytest.mark.parametrize(("running_at", "status"), [("start", "running"), ("end", "pending")])
+def test_its_polling_ends_on_step_n_of_n_not_on_running(
+    judge: Judge, running_at: str, status: str
+) -> None:
+    """poll_instance returns when the first worker reports step n of n, whatever the status.
+    With ``running_at="end"`` (the fake's default timing, the seed's) a poll finer than a step
+    sees n of n while still pending, and start() hands back an instance without a base_url;
+    with ``"start"`` n of n only ever comes with running. The default polls (5 s) step over
+    the window when steps are 1 s, so the whole-surface test above passes either way."""
+    judge.backend.configure(running_at=running_at)
+    instance = judge.client.start(PHI, poll_interval=0.25)
+    assert instance.instance_status.status == status
+    assert (instance.base_url is None) == (status == "pending")

@@ -66,8 +66,10 @@ def instance(
     if era == "today":
         payload["worker_statuses"] = workers
     elif shape == "newer":
-        del payload["instance_args"]["num_workers"]
+        payload["instance_args"].pop("num_workers", None)
         payload["worker_statuses"] = workers
+    # Fields of an instance added out of band that the contract does not know.
+    payload.update(instance.extra)
     return payload
 
 
