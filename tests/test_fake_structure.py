@@ -137,3 +137,19 @@ def test_the_admin_endpoint_knows_exactly_the_registered_commands() -> None:
         "empty_body",
         "null_status",
     }
+
+
+def test_the_client_agrees_with_the_fakes_own_reading_of_the_contract() -> None:
+    """The fake keeps its own constants (it never imports the client's), so a client constant
+    that drifted from the contract shows up here and in every test the fake then refuses."""
+    from pulumi_cortecs.api import _models as client
+    from pulumi_cortecs.testing.fake import _constants as fake
+
+    assert client.BILLING_INTERVALS == fake.BILLING_INTERVALS
+    assert (client.MIN_WORKERS, client.MAX_WORKERS) == (fake.MIN_WORKERS, fake.MAX_WORKERS)
+    assert (client.PENDING, client.RUNNING, client.STOPPED) == (
+        fake.PENDING,
+        fake.RUNNING,
+        fake.STOPPED,
+    )
+    assert client.to_hf_name(LLAMA_ID) == fake.to_hf_name(LLAMA_ID)

@@ -412,7 +412,7 @@ class FakeBackend:
         for name, value in settings.items():
             if name not in _SETTINGS:
                 raise ValueError(f"unknown setting {name!r}; known: {', '.join(_SETTINGS)}")
-            if not _SETTINGS[name](value) or (isinstance(value, bool) and name != "instant_models"):
+            if not _SETTINGS[name](value):
                 raise ValueError(f"invalid value for {name}")
         steps = settings.get("step_seconds", self.step_seconds)
         if isinstance(steps, list | tuple):
