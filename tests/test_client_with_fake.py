@@ -14,9 +14,13 @@ from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, ManualClock, mo
 from tests import LLAMA
 
 
-@pytest.fixture(params=["newer", "older"])
+@pytest.fixture(
+    params=[("today", "newer"), ("today", "older"), ("seed", "newer"), ("seed", "older")],
+    ids="-".join,
+)
 def api(request: pytest.FixtureRequest, cortecs_clock: ManualClock) -> Iterator[FakeBackend]:
-    backend = FakeBackend(clock=cortecs_clock, step_seconds=12.0, response_shape=request.param)
+    era, shape = request.param
+    backend = FakeBackend(clock=cortecs_clock, step_seconds=12.0, api_era=era, response_shape=shape)
     with mock_api(backend):
         yield backend
 

@@ -30,17 +30,21 @@ def http(backend: FakeBackend) -> Iterator[httpx.Client]:
         yield client
 
 
-def test_models_list_and_detail_parse(http: httpx.Client) -> None:
+@pytest.mark.parametrize("era", ["today", "seed"])
+def test_models_list_and_detail_parse(http: httpx.Client, backend: FakeBackend, era: str) -> None:
+    backend.configure(api_era=era)
     models = [ModelPreview.model_validate(m) for m in http.get("/models/").json()["models"]]
     assert {m.model_id for m in models} >= {
         "meta-llama--Meta-Llama-3.1-8B-Instruct",
         "Qwen--Qwen2.5-72B-Instruct",
     }
     assert any(m.instant_provisioned for m in models)
+    assert all(m.hardware_configs and m.hf_name for m in models)
     assert http.get("/models").status_code == 200  # without the trailing slash too
 
     detail = http.get("/models/meta-llama--Meta-Llama-3.1-8B-Instruct").json()["model"]
-    assert detail["hardware_configs"]["NVIDIA_L4_1"] == {"params": {"max_context_length": 16000}}
+    key = "--max-model-len" if era == "today" else "max_context_length"
+    assert detail["hardware_configs"]["NVIDIA_L4_1"] == {"params": {key: 16000}}
     model = ModelPreview.model_validate(detail)
     assert model.recommended_config == "NVIDIA_L4_1"
     assert model.hf_name == "meta-llama/Meta-Llama-3.1-8B-Instruct"
@@ -49,6 +53,33 @@ def test_models_list_and_detail_parse(http: httpx.Client) -> None:
         "NVIDIA_L40S_1": 32000,
         "NVIDIA_H100_1": 128000,
     }
+
+
+def test_todays_model_entries_carry_every_key_and_whole_sizes(http: httpx.Client) -> None:
+    phi = next(m for m in http.get("/models/").json()["models"] if "Phi" in m["model_id"])
+    assert phi == {
+        "model_id": "microsoft--Phi-3.5-mini-instruct",
+        "model_name": "microsoft--Phi-3.5-mini-instruct",
+        "hf_name": "microsoft/Phi-3.5-mini-instruct",
+        "screen_name": "Phi-3.5 mini",
+        "description": "A small model that is kept warm, so it is provisioned instantly.",
+        "creator": {"name": "Microsoft"},
+        "size": 4,
+        "instant_provisioned": True,
+        "hardware_info": {
+            "hardware_configs": ["NVIDIA_L4_1", "NVIDIA_L40S_1"],
+            "recommended_config": "NVIDIA_L4_1",
+        },
+    }
+
+
+def test_the_seeds_model_entries_list_hardware_at_the_top(
+    http: httpx.Client, backend: FakeBackend
+) -> None:
+    backend.configure(api_era="seed")
+    phi = next(m for m in http.get("/models/").json()["models"] if "Phi" in m["model_id"])
+    assert phi["size"] == 3.8 and "model_name" not in phi and "hardware_info" not in phi
+    assert phi["hardware_configs"] == ["NVIDIA_L4_1", "NVIDIA_L40S_1"]
 
 
 def test_unknown_model_is_404_with_detail(http: httpx.Client) -> None:

@@ -188,34 +188,64 @@ def test_ids_are_never_reused(http: httpx.Client, backend: FakeBackend) -> None:
     assert start(http).instance_id != first
 
 
-def test_list_stop_all_and_delete_all(http: httpx.Client, backend: FakeBackend) -> None:
+@pytest.mark.parametrize("era", ["today", "seed"])
+def test_list_stop_all_and_delete_all(http: httpx.Client, backend: FakeBackend, era: str) -> None:
+    backend.configure(api_era=era)
     ids = [start(http).instance_id for _ in range(3)]
     listed = http.get("/instances/").json()["instances"]
     assert [i["instance_id"] for i in listed] == ids
+    assert http.get("/instances").status_code == 200  # without the slash, as cortecs-py's tests
 
     backend.stop_instance(ids[0])
     assert http.delete("/instances/delete-all").json() == {"instance_ids": [ids[0]]}
-    assert http.post("/instances/stop-all").json() == {"instance_ids": ids[1:]}
-    assert http.post("/instances/stop-all").json() == {"instance_ids": []}
+    # As cortecs-py sends it: no body at all.
+    stopped = http.post("/instances/stop-all")
+    assert stopped.json()["instance_ids"] == ids[1:]
+    assert ("message" in stopped.json()) == (era == "today")
+    assert http.post("/instances/stop-all").json()["instance_ids"] == []
 
     third = start(http).instance_id
     assert (
         http.delete("/instances/delete-all", params={"force_deletion": "maybe"}).status_code == 400
     )
-    forced = http.delete("/instances/delete-all", params={"force_deletion": "true"})
-    assert forced.json() == {"instance_ids": [*ids[1:], third]}
+    # Python's requests renders a bool as "True"/"False".
+    kept = http.delete("/instances/delete-all", params={"force_deletion": "False"})
+    assert kept.json() == {"instance_ids": ids[1:]}  # the stopped ones only
+    forced = http.delete("/instances/delete-all", params={"force_deletion": "True"})
+    assert forced.json() == {"instance_ids": [third]}
     assert backend.instances == {}
 
 
-@pytest.mark.parametrize("shape", ["newer", "older"])
-def test_both_response_shapes_parse(
-    http: httpx.Client, backend: FakeBackend, cortecs_clock: ManualClock, shape: str
+def test_explicit_nulls_in_a_start_mean_the_defaults(
+    http: httpx.Client, backend: FakeBackend
 ) -> None:
-    backend.configure(response_shape=shape)
+    nulls = dict.fromkeys(("hardware_type_id", "context_length", "billing_interval", "num_workers"))
+    start(http, **nulls)
+    assert backend.instances["instance-1"].args == {
+        "model_id": LLAMA_ID,
+        "hardware_type_id": "NVIDIA_L4_1",
+        "context_length": 16000,
+        "billing_interval": "per_minute",
+        "num_workers": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("era", "shape"), [("today", "newer"), ("today", "older"), ("seed", "newer"), ("seed", "older")]
+)
+def test_every_era_and_shape_parses(
+    http: httpx.Client, backend: FakeBackend, cortecs_clock: ManualClock, era: str, shape: str
+) -> None:
+    backend.configure(api_era=era, response_shape=shape)
     instance_id = start(http, num_workers=2).instance_id
     cortecs_clock.advance(25)
     raw = http.get(f"/instances/{instance_id}").json()["instance"]
-    if shape == "newer":
+    assert "base_url" in raw
+    if era == "today":
+        assert raw["instance_args"]["num_workers"] == 2
+        assert len(raw["worker_statuses"]) == 2
+        assert ("init_progress" in raw["instance_status"]) == (shape == "older")
+    elif shape == "newer":
         assert "num_workers" not in raw["instance_args"]
         assert "init_progress" not in raw["instance_status"]
         assert len(raw["worker_statuses"]) == 2
@@ -223,8 +253,36 @@ def test_both_response_shapes_parse(
         assert raw["instance_args"]["num_workers"] == 2
         assert "worker_statuses" not in raw
     parsed = Instance.model_validate(raw)
+    assert parsed.instance_args.num_workers == 2
     assert parsed.instance_status.init_progress is not None
     assert parsed.instance_status.init_progress.current_step == 3
+
+
+def test_todays_instances_carry_what_cortecs_py_requires(
+    http: httpx.Client, backend: FakeBackend, cortecs_clock: ManualClock
+) -> None:
+    instance_id = start(http).instance_id
+    pending = http.get(f"/instances/{instance_id}").json()["instance"]
+    assert pending["base_url"] is None
+    assert set(pending["instance_args"]) == {
+        "model_id",
+        "hardware_type_id",
+        "context_length",
+        "billing_interval",
+        "num_workers",
+    }
+    first = {"current_step": 1, "num_steps": 5, "description": "Allocating hardware"}
+    assert pending["worker_statuses"] == [{"init_progress": first}]
+    cortecs_clock.advance(50)
+    running = http.get(f"/instances/{instance_id}").json()["instance"]
+    assert running["base_url"] is not None
+    # A running instance keeps its last step, so a poll that ends on n of n sees it.
+    last = {"current_step": 5, "num_steps": 5, "description": "Running"}
+    assert running["worker_statuses"] == [{"init_progress": last}]
+    backend.stop_instance(instance_id)
+    stopped = http.get(f"/instances/{instance_id}").json()["instance"]
+    assert stopped["worker_statuses"] == [{"init_progress": None}]
+    assert stopped["instance_status"]["stopped_at"] is not None
 
 
 def test_out_of_band_helpers_and_snapshot(

@@ -128,3 +128,28 @@ def test_the_admin_endpoint_knows_exactly_the_registered_commands() -> None:
     assert refused.status_code == 400
     assert all(name in refused.json()["detail"] for name in FAULT_COMMANDS)
     assert set(DEFAULT_RANDOM_KINDS) <= set(FAULT_KINDS)
+    # Kinds a client cannot be expected to ride out blindly are injected only when named, so
+    # soak runs keep their mix.
+    assert set(FAULT_KINDS) - set(DEFAULT_RANDOM_KINDS) == {
+        "lost_response",
+        "not_found",
+        "html_body",
+        "empty_body",
+        "null_status",
+    }
+
+
+def test_the_client_agrees_with_the_fakes_own_reading_of_the_contract() -> None:
+    """The fake keeps its own constants (it never imports the client's), so a client constant
+    that drifted from the contract shows up here and in every test the fake then refuses."""
+    from pulumi_cortecs.api import _models as client
+    from pulumi_cortecs.testing.fake import _constants as fake
+
+    assert client.BILLING_INTERVALS == fake.BILLING_INTERVALS
+    assert (client.MIN_WORKERS, client.MAX_WORKERS) == (fake.MIN_WORKERS, fake.MAX_WORKERS)
+    assert (client.PENDING, client.RUNNING, client.STOPPED) == (
+        fake.PENDING,
+        fake.RUNNING,
+        fake.STOPPED,
+    )
+    assert client.to_hf_name(LLAMA_ID) == fake.to_hf_name(LLAMA_ID)

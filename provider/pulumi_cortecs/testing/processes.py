@@ -62,6 +62,11 @@ class FakeApiProcess:
     def configure(self, **body: Any) -> None:
         self._post("/config", body)
 
+    def add_foreign_instance(self, instance_args: dict[str, Any], **body: Any) -> str:
+        """Add an instance someone else started (``status``, ``extra``: see the admin API)."""
+        added = self._post("/instances", {"instance_args": instance_args, **body})
+        return str(added["instance_id"])
+
     def stop_instance(self, instance_id: str) -> None:
         self._post(f"/instances/{instance_id}/stop")
 

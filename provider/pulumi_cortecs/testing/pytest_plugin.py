@@ -55,7 +55,15 @@ def cortecs_api(cortecs_api_process: FakeApiProcess) -> FakeApiProcess:
 
     cortecs_api_process.reset()
     cortecs_api_process.configure(
-        step_seconds=STEP_SECONDS, serving_delay=0.0, api_key=DEMO_API_KEY
+        step_seconds=STEP_SECONDS,
+        num_steps=5,
+        running_at="end",
+        instant_models=False,
+        serving_delay=0.0,
+        ingress_errors=[],
+        api_era="today",
+        response_shape="newer",
+        api_key=DEMO_API_KEY,
     )
     return cortecs_api_process
 

@@ -1,8 +1,16 @@
 """Admin endpoints under ``/_fake/``: drive a fake that runs in another process.
 
 They are never faulted and never recorded in ``calls``, so a test can inspect and steer the
-fake without disturbing what it asserts about the client. ``POST /_fake/faults`` takes an
-object whose keys are :data:`~pulumi_cortecs.testing.fake._faults.FAULT_COMMANDS`.
+fake without disturbing what it asserts about the client:
+
+- ``GET /_fake/state``: :meth:`FakeBackend.snapshot`.
+- ``POST /_fake/faults``: an object whose keys are
+  :data:`~pulumi_cortecs.testing.fake._faults.FAULT_COMMANDS` (``inject`` reaches every kind).
+- ``POST /_fake/config``: :meth:`FakeBackend.configure`'s settings.
+- ``POST /_fake/instances``: ``{"instance_args": {...}, "status": "running", "extra": {...}}``
+  adds an instance someone else started (:meth:`FakeBackend.add_foreign_instance`).
+- ``POST /_fake/instances/{id}/stop``, ``DELETE /_fake/instances/{id}``: out-of-band changes.
+- ``POST /_fake/expire-tokens``, ``POST /_fake/reset``.
 """
 
 from __future__ import annotations
@@ -58,6 +66,23 @@ def _reset(backend: FakeBackend, _: FakeRequest, __: Mapping[str, str]) -> FakeR
     return json_response(200, {})
 
 
+def _add_instance(backend: FakeBackend, request: FakeRequest, _: Mapping[str, str]) -> FakeResponse:
+    body = request.json_object()
+    unknown = set(body) - {"instance_args", "status", "extra"}
+    if unknown:
+        raise HttpError(400, f"unknown keys {sorted(unknown)}; known: instance_args, status, extra")
+    args, extra = body.get("instance_args"), body.get("extra") or {}
+    if not isinstance(args, dict) or not isinstance(extra, dict):
+        raise HttpError(400, "instance_args (and extra, if given) must be objects")
+    try:
+        instance = backend.add_foreign_instance(
+            args, status=body.get("status", "running"), extra=extra
+        )
+    except ValueError as error:
+        raise HttpError(400, str(error)) from None
+    return json_response(200, {"instance_id": instance.instance_id})
+
+
 def _out_of_band(action: Callable[[FakeBackend, str], None]) -> AdminHandler:
     def respond(backend: FakeBackend, _: FakeRequest, params: Mapping[str, str]) -> FakeResponse:
         instance_id = params["instance_id"]
@@ -79,6 +104,7 @@ ADMIN_ROUTES: tuple[tuple[str, re.Pattern[str], AdminHandler], ...] = tuple(
         ("POST", "/_fake/expire-tokens", _expire_tokens),
         ("POST", "/_fake/config", _config),
         ("POST", "/_fake/reset", _reset),
+        ("POST", "/_fake/instances", _add_instance),
         ("POST", f"{_INSTANCE}/stop", _out_of_band(FakeBackend.stop_instance)),
         ("DELETE", _INSTANCE, _out_of_band(FakeBackend.delete_instance)),
     ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from pulumi_cortecs.testing.fake._clock import ManualClock
@@ -26,6 +26,8 @@ from pulumi_cortecs.testing.fake._constants import (
     DEMO_CLIENT_SECRET,
     MAX_WORKERS,
     MIN_WORKERS,
+    PENDING,
+    RUNNING,
     STOPPED,
 )
 from pulumi_cortecs.testing.fake._exceptions import (
@@ -35,30 +37,49 @@ from pulumi_cortecs.testing.fake._exceptions import (
     NotFound,
 )
 from pulumi_cortecs.testing.fake._faults import Faults
-from pulumi_cortecs.testing.fake._instances import FakeInstance
+from pulumi_cortecs.testing.fake._instances import RUNNING_AT, FakeInstance, RunningAt, Schedule
 from pulumi_cortecs.testing.fake._tokens import TokenStore
 from pulumi_cortecs.testing.fake.catalog import AVAILABLE_HARDWARE_TYPE_IDS, HARDWARE_TYPES, MODELS
 
+ApiEra = Literal["today", "seed"]
+API_ERAS: tuple[str, ...] = ("today", "seed")
 ResponseShape = Literal["newer", "older"]
 RESPONSE_SHAPES: tuple[str, ...] = ("newer", "older")
 
 
 def _number(minimum: float, *, strict: bool = False) -> Callable[[Any], bool]:
     def check(value: Any) -> bool:
-        if not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             return False
         return value > minimum if strict else value >= minimum
 
     return check
 
 
+def _step_seconds(value: Any) -> bool:
+    """One length for every step, or a non-empty list of one length per step."""
+    if isinstance(value, list | tuple):
+        return bool(value) and all(_number(0)(v) for v in value)
+    return _number(0)(value)
+
+
+def _statuses(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(
+        isinstance(v, int) and not isinstance(v, bool) and 400 <= v <= 599 for v in value
+    )
+
+
 # The settings ``configure`` accepts, each with its check. A setting is a plain attribute of
 # the backend; adding one is an attribute in __init__ and a line here.
 _SETTINGS: dict[str, Callable[[Any], bool]] = {
-    "step_seconds": _number(0),
-    "num_steps": lambda v: isinstance(v, int) and v >= 1,
+    "step_seconds": _step_seconds,
+    "num_steps": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+    "running_at": lambda v: v in RUNNING_AT,
+    "instant_models": lambda v: isinstance(v, bool),
+    "ingress_errors": _statuses,
     "serving_delay": _number(0),
     "token_ttl": _number(0, strict=True),
+    "api_era": lambda v: v in API_ERAS,
     "response_shape": lambda v: v in RESPONSE_SHAPES,
     "api_key": lambda v: isinstance(v, str) and bool(v),
     "client_id": lambda v: isinstance(v, str) and bool(v),
@@ -73,6 +94,10 @@ class FakeBackend:
     (method and path, trailing slash removed, of every request but admin ones),
     ``token_fetches`` (tokens issued), ``starts`` (instances created) and ``faults``.
 
+    ``api_era`` (``today`` or ``seed``) and ``response_shape`` (``newer`` or ``older``) choose
+    what the answers look like (see :mod:`~pulumi_cortecs.testing.fake._shapes`); the rules are
+    the same in every era.
+
     ``sleep`` defaults to ``clock.advance`` for a :class:`ManualClock` (so injected latency
     passes instantly in fake time) and to ``time.sleep`` otherwise.
     """
@@ -82,9 +107,13 @@ class FakeBackend:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] | None = None,
-        step_seconds: float = 1.0,
+        step_seconds: float | Sequence[float] = 1.0,
         num_steps: int = 5,
+        running_at: RunningAt = "end",
+        instant_models: bool = False,
+        ingress_errors: Sequence[int] = (),
         token_ttl: float = 3600.0,
+        api_era: ApiEra = "today",
         response_shape: ResponseShape = "newer",
         client_id: str = DEMO_CLIENT_ID,
         client_secret: str = DEMO_CLIENT_SECRET,
@@ -96,9 +125,13 @@ class FakeBackend:
         if sleep is None:
             sleep = clock.advance if isinstance(clock, ManualClock) else time.sleep
         self.sleep = sleep
-        self.step_seconds = step_seconds
+        self.step_seconds: float | tuple[float, ...] = 1.0
         self.num_steps = num_steps
+        self.running_at: RunningAt = running_at
+        self.instant_models = instant_models
+        self.ingress_errors: tuple[int, ...] = ()
         self.token_ttl = token_ttl
+        self.api_era: ApiEra = api_era
         self.response_shape: ResponseShape = response_shape
         self.client_id = client_id
         self.client_secret = client_secret
@@ -117,6 +150,7 @@ class FakeBackend:
         self._tokens = TokenStore(seed)
         self._instance_numbers = iter(range(1, 1 << 62))
         self._models = {model["model_id"]: model for model in MODELS}
+        self.configure(step_seconds=step_seconds, ingress_errors=ingress_errors)
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -150,7 +184,7 @@ class FakeBackend:
     def model(self, model_id: str) -> dict[str, Any]:
         model = self._models.get(model_id)
         if model is None:
-            raise NotFound(f"model {model_id} not found")
+            raise NotFound.model(model_id)
         return model
 
     def hardware_types(self, *, available_only: bool = False) -> list[dict[str, Any]]:
@@ -183,12 +217,18 @@ class FakeBackend:
                 instance_id=f"instance-{next(self._instance_numbers)}",
                 args=args,
                 launched_at=self.clock(),
-                step_seconds=self.step_seconds,
-                num_steps=self.num_steps,
+                schedule=self._schedule(model_id),
             )
             self.instances[instance.instance_id] = instance
             self.starts += 1
             return instance
+
+    def _schedule(self, model_id: Any) -> Schedule:
+        """How an instance of ``model_id`` launched now initialises, as configured."""
+        model = self._models.get(model_id) if isinstance(model_id, str) else None
+        if self.instant_models and model is not None and model.get("instant_provisioned"):
+            return Schedule((0.0,) * self.num_steps, self.running_at)
+        return Schedule.of(self.step_seconds, self.num_steps, self.running_at)
 
     def _resolve_start_args(
         self,
@@ -249,7 +289,7 @@ class FakeBackend:
         with self.lock:
             instance = self.instances.get(instance_id)
             if instance is None:
-                raise NotFound(f"instance {instance_id} not found")
+                raise NotFound.instance(instance_id)
             return instance
 
     def stop(self, instance_id: str) -> tuple[FakeInstance, bool]:
@@ -270,7 +310,7 @@ class FakeBackend:
                 raise InvalidState(
                     f"instance {instance_id} is {status}; only a stopped one restarts"
                 )
-            instance.relaunch(self.clock(), self.step_seconds, self.num_steps)
+            instance.relaunch(self.clock(), self._schedule(instance.args.get("model_id")))
             return instance
 
     def delete(self, instance_id: str) -> None:
@@ -320,15 +360,68 @@ class FakeBackend:
             self.instances[instance_id].stop(self.clock())
             self._remove(instance_id)
 
+    def add_foreign_instance(
+        self,
+        instance_args: Mapping[str, Any],
+        *,
+        status: str = RUNNING,
+        extra: Mapping[str, Any] | None = None,
+    ) -> FakeInstance:
+        """Add an instance someone else started (another team, the web console), as it is.
+
+        Nothing is checked but its ``model_id``, so it can hold what this project's client would
+        never send: ``num_workers: 12``, ``billing_interval: "per_second"``, unknown hardware,
+        fields of its own. ``status``: ``running`` (its initialisation just ended), ``pending``
+        (just launched) or ``stopped``. ``extra`` fields are added to its API object. Once
+        added, the API treats it like any other instance (it can be stopped, deleted...).
+        """
+        model_id = instance_args.get("model_id")
+        if not isinstance(model_id, str) or not model_id:
+            raise ValueError("instance_args needs a model_id")
+        if status not in (PENDING, RUNNING, STOPPED):
+            raise ValueError(f"status must be {PENDING}, {RUNNING} or {STOPPED}")
+        with self.lock:
+            now = self.clock()
+            schedule = self._schedule(model_id)
+            launched_at = now if status == PENDING else now - schedule.running_after
+            instance = FakeInstance(
+                instance_id=f"instance-{next(self._instance_numbers)}",
+                args=dict(instance_args),
+                launched_at=launched_at,
+                schedule=schedule,
+                stopped_at=now if status == STOPPED else None,
+                extra=dict(extra or {}),
+            )
+            self.instances[instance.instance_id] = instance
+            return instance
+
     def configure(self, **settings: Any) -> None:
-        """Change settings at runtime: step_seconds, num_steps, serving_delay, token_ttl,
-        response_shape, api_key, client_id, client_secret. Instances already launched keep
-        their init schedule; tokens already issued stay valid."""
+        """Change settings at runtime. Instances already launched keep their init schedule;
+        tokens already issued stay valid.
+
+        - ``step_seconds``: one length for every step, or a list of one length per step
+          (which also sets ``num_steps``); ``num_steps``; ``running_at``: ``end`` (running once
+          the last step ends) or ``start`` (once it begins); ``instant_models``: models the
+          catalog marks ``instant_provisioned`` start running at once.
+        - ``ingress_errors``: statuses (e.g. ``[404, 502]``) the ingress answers to the first
+          requests to an instance's endpoint each time it becomes running, before the instance
+          itself sees any; ``serving_delay``: seconds a running instance answers 503 first.
+        - ``api_era``, ``response_shape``: what answers look like (see ``_shapes``).
+        - ``token_ttl``, ``api_key``, ``client_id``, ``client_secret``.
+        """
         for name, value in settings.items():
             if name not in _SETTINGS:
                 raise ValueError(f"unknown setting {name!r}; known: {', '.join(_SETTINGS)}")
-            if isinstance(value, bool) or not _SETTINGS[name](value):
+            if not _SETTINGS[name](value):
                 raise ValueError(f"invalid value for {name}")
+        steps = settings.get("step_seconds", self.step_seconds)
+        if isinstance(steps, list | tuple):
+            steps = tuple(float(s) for s in steps)
+            if settings.get("num_steps", len(steps)) != len(steps):
+                raise ValueError(f"num_steps must be {len(steps)}: step_seconds lists that many")
+            settings = {**settings, "step_seconds": steps, "num_steps": len(steps)}
+        if "ingress_errors" in settings:
+            settings["ingress_errors"] = tuple(settings["ingress_errors"])
         with self.lock:
             for name, value in settings.items():
                 setattr(self, name, value)

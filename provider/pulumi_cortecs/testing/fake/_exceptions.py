@@ -32,7 +32,13 @@ class InvalidState(FakeApiError):
 
 
 class NotFound(FakeApiError):
-    pass
+    @classmethod
+    def instance(cls, instance_id: str) -> NotFound:
+        return cls(f"instance {instance_id} not found")
+
+    @classmethod
+    def model(cls, model_id: str) -> NotFound:
+        return cls(f"model {model_id} not found")
 
 
 class BadCredentials(FakeApiError):

@@ -13,6 +13,8 @@ Scripted faults take precedence over random ones and are consumed in the order t
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import random
 import threading
 from collections import Counter
@@ -45,6 +47,9 @@ class Call(Protocol):
 
     def expire_tokens(self) -> None:
         """Invalidate every token issued so far."""
+
+    def not_found(self) -> FakeResponse:
+        """The API's own 404 for this path, as if what it names did not exist (yet)."""
 
 
 Apply = Callable[["Faults", Call], FakeResponse]
@@ -101,6 +106,44 @@ def _expire_tokens(faults: Faults, call: Call) -> FakeResponse:
     return call.proceed()
 
 
+def _not_found(faults: Faults, call: Call) -> FakeResponse:
+    response = call.not_found()
+    response.processed = False
+    return response
+
+
+# What a proxy or a maintenance page puts in front of an API: a 200 that is not JSON.
+_HTML_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Maintenance</title></head>"
+    b"<body><h1>We'll be right back</h1></body></html>"
+)
+
+
+def _html_body(faults: Faults, call: Call) -> FakeResponse:
+    call.proceed()
+    return FakeResponse(status=200, headers={"content-type": "text/html"}, body=_HTML_PAGE)
+
+
+def _empty_body(faults: Faults, call: Call) -> FakeResponse:
+    call.proceed()
+    return FakeResponse(status=200, headers={"content-type": "application/json"}, body=b"")
+
+
+def _null_status(faults: Faults, call: Call) -> FakeResponse:
+    response = call.proceed()
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        return response
+    if isinstance(body, dict):
+        instances = [body["instance"]] if isinstance(body.get("instance"), dict) else []
+        instances += [i for i in body.get("instances") or [] if isinstance(i, dict)]
+        for instance in instances:
+            instance["instance_status"] = None
+        response.body = json.dumps(body).encode()
+    return response
+
+
 FAULT_KINDS: dict[str, FaultKind] = {
     kind.name: kind
     for kind in (
@@ -118,6 +161,19 @@ FAULT_KINDS: dict[str, FaultKind] = {
             only=("POST", START_PATH),
         ),
         FaultKind("lost_response", "let the API act, then break the connection", _lose_response),
+        FaultKind(
+            "not_found",
+            "answer 404 as for something unknown, without acting: an API that lags behind "
+            "its own writes (e.g. a GET of an instance just started)",
+            _not_found,
+        ),
+        FaultKind("html_body", "let the API act, then answer 200 with an HTML page", _html_body),
+        FaultKind("empty_body", "let the API act, then answer 200 with an empty body", _empty_body),
+        FaultKind(
+            "null_status",
+            "let the API act, then answer with instance_status null in its instance(s)",
+            _null_status,
+        ),
     )
 }
 """Every fault kind, by name."""
@@ -133,7 +189,7 @@ DEFAULT_RANDOM_KINDS: tuple[str, ...] = (
     "lost_start",
 )
 """What :meth:`Faults.set_random` draws from unless told otherwise: the transient faults a
-client must ride out (soak runs use this mix)."""
+client must ride out (soak runs use this mix). The other kinds are injected when named."""
 
 
 @dataclass
@@ -146,7 +202,7 @@ class _Scripted:
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and (
-            self.path is None or self.path == path
+            self.path is None or fnmatch.fnmatchcase(path, self.path)
         )
 
 
@@ -162,7 +218,8 @@ class Faults:
     """The fault knobs of a :class:`~pulumi_cortecs.testing.fake.FakeBackend` (``backend.faults``).
 
     ``path`` filters take the path with or without the ``/api/v1`` prefix, e.g.
-    ``"/instances/start"``. ``injected`` counts the faults applied, by kind.
+    ``"/instances/start"``, and may be a glob (``"/instances/*"``: any one instance, not the
+    list). ``injected`` counts the faults applied, by kind.
     """
 
     def __init__(self) -> None:

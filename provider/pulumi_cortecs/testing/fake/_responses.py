@@ -65,7 +65,9 @@ def _optional(body: Mapping[str, Any], name: str, kind: type, what: str) -> Any:
 
 
 def _instance_payload(backend: FakeBackend, request: FakeRequest, instance: FakeInstance) -> Any:
-    return _shapes.instance(instance, backend.clock(), request.url_origin, backend.response_shape)
+    return _shapes.instance(
+        instance, backend.clock(), request.url_origin, backend.api_era, backend.response_shape
+    )
 
 
 def _instance_reply(
@@ -102,12 +104,13 @@ def token(backend: FakeBackend, request: FakeRequest, _: Mapping[str, str]) -> F
 
 
 def list_models(backend: FakeBackend, _: FakeRequest, __: Mapping[str, str]) -> FakeResponse:
-    return json_response(200, {"models": [_shapes.model_preview(m) for m in backend.models()]})
+    previews = [_shapes.model_preview(m, backend.api_era) for m in backend.models()]
+    return json_response(200, {"models": previews})
 
 
 def get_model(backend: FakeBackend, _: FakeRequest, params: Mapping[str, str]) -> FakeResponse:
     model = backend.model(params["model_id"])
-    return json_response(200, {"model": _shapes.model_detail(model)})
+    return json_response(200, {"model": _shapes.model_detail(model, backend.api_era)})
 
 
 def hardware_types(backend: FakeBackend, _: FakeRequest, __: Mapping[str, str]) -> FakeResponse:
@@ -170,10 +173,17 @@ def delete(backend: FakeBackend, _: FakeRequest, params: Mapping[str, str]) -> F
 
 
 def stop_all(backend: FakeBackend, _: FakeRequest, __: Mapping[str, str]) -> FakeResponse:
-    return json_response(200, {"instance_ids": backend.stop_all()})
+    # The body, if any, is not read: cortecs-py sends none at all.
+    stopped = backend.stop_all()
+    if backend.api_era == "today":
+        return json_response(
+            200, {"message": "All instances stopped successfully.", "instance_ids": stopped}
+        )
+    return json_response(200, {"instance_ids": stopped})
 
 
 def delete_all(backend: FakeBackend, request: FakeRequest, _: Mapping[str, str]) -> FakeResponse:
+    # Python clients send the flag as str(bool): "False" or "True".
     force = request.query.get("force_deletion", "false").lower()
     if force not in ("true", "false"):
         raise InvalidRequest("force_deletion must be true or false")

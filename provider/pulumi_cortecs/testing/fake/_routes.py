@@ -15,7 +15,7 @@ from pulumi_cortecs.testing.fake import _responses
 from pulumi_cortecs.testing.fake._admin import handle_admin
 from pulumi_cortecs.testing.fake._backend import FakeBackend
 from pulumi_cortecs.testing.fake._constants import ADMIN_PREFIX, API_PREFIX, api_path
-from pulumi_cortecs.testing.fake._exceptions import FakeApiError
+from pulumi_cortecs.testing.fake._exceptions import FakeApiError, NotFound
 from pulumi_cortecs.testing.fake._serving import ServingContext, serve
 from pulumi_cortecs.testing.fake._wire import FakeRequest, FakeResponse, HttpError, error_response
 
@@ -93,6 +93,21 @@ class _ApiCall:
     def expire_tokens(self) -> None:
         self.backend.expire_tokens()
 
+    def not_found(self) -> FakeResponse:
+        params = next(
+            (
+                m.groupdict()
+                for r in API_ROUTES
+                if r.method == self.method and (m := r.pattern.fullmatch(self.path))
+            ),
+            {},
+        )
+        if "instance_id" in params:
+            return _responses.error_answer(NotFound.instance(params["instance_id"]))
+        if "model_id" in params:
+            return _responses.error_answer(NotFound.model(params["model_id"]))
+        return error_response(HttpError(404, "Not Found"))
+
 
 def _answer_api(backend: FakeBackend, request: FakeRequest, path: str) -> FakeResponse:
     call = _ApiCall(backend, request, request.method.upper(), api_path(path))
@@ -123,6 +138,7 @@ def handle(backend: FakeBackend, request: FakeRequest) -> FakeResponse:
                 api_key=backend.api_key,
                 serving_delay=backend.serving_delay,
                 completion_number=backend.serve_requests,
+                ingress_errors=backend.ingress_errors,
             )
             instance = backend.instances.get(served["instance_id"])
             return serve(request, instance, served["route"] or "/", context)

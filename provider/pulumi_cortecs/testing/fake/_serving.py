@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from pulumi_cortecs.testing.fake._constants import RUNNING, to_hf_name
@@ -25,6 +26,24 @@ class ServingContext:
     api_key: str
     serving_delay: float
     completion_number: int
+    ingress_errors: tuple[int, ...] = ()
+
+
+# A long context for instances added out of band without one.
+_UNKNOWN_CONTEXT_LENGTH = 1 << 20
+
+
+def _context_length(instance: FakeInstance) -> int:
+    length = instance.args.get("context_length")
+    return length if isinstance(length, int) else _UNKNOWN_CONTEXT_LENGTH
+
+
+def ingress_error(status: int) -> FakeResponse:
+    """What the ingress in front of a fresh endpoint answers before it routes to it: its own
+    HTML page, not the instance's OpenAI-style error."""
+    title = f"{status} {HTTPStatus(status).phrase}"
+    page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+    return FakeResponse(status=status, headers={"content-type": "text/html"}, body=page.encode())
 
 
 def openai_error(status: int, message: str, kind: str) -> FakeResponse:
@@ -37,6 +56,11 @@ def serve(
     """Answer ``route`` (e.g. ``/chat/completions``) of ``instance``'s OpenAI-compatible API."""
     if instance is None:
         return openai_error(404, "no such instance", "not_found_error")
+    if instance.status(ctx.now) == RUNNING:
+        # A fresh endpoint: the ingress may not route to it for its first few requests.
+        instance.fresh_requests += 1
+        if instance.fresh_requests <= len(ctx.ingress_errors):
+            return ingress_error(ctx.ingress_errors[instance.fresh_requests - 1])
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(key.strip(), ctx.api_key):
         return openai_error(401, "invalid API key", "authentication_error")
@@ -59,7 +83,7 @@ def _models(hf_name: str, instance: FakeInstance, ctx: ServingContext) -> FakeRe
         "object": "model",
         "created": int(instance.running_since),
         "owned_by": "cortecs",
-        "max_model_len": instance.args["context_length"],
+        "max_model_len": _context_length(instance),
     }
     return json_response(200, {"object": "list", "data": [model]})
 
@@ -92,10 +116,10 @@ def _chat(
 
     # One token per word plus one per message: crude, but deterministic and monotonic.
     prompt_tokens = sum(len(_text(m.get("content")).split()) + 1 for m in messages)
-    if prompt_tokens > instance.args["context_length"]:
+    if prompt_tokens > _context_length(instance):
         raise HttpError(
             400,
-            f"This model's maximum context length is {instance.args['context_length']} tokens; "
+            f"This model's maximum context length is {_context_length(instance)} tokens; "
             f"the messages have {prompt_tokens}",
         )
     user_texts = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
