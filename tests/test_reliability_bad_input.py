@@ -237,8 +237,7 @@ MODELS_URL = "http://api.test/api/v1/models/"
         (b"not json at all", "(not JSON): not json at all"),
         (b'["a", "list"]', "a JSON list where an object belongs"),
         (b'{"items": []}', "no 'models' field"),
-        (b'{"models": [{"model_id": 42}]}', "(model_id: Input should be a valid string)"),
-        (b'{"models": [{"hf_name": 1, "size": []}]}', "(model_id: Field required and 4 more)"),
+        (b'{"models": "not a list"}', "a JSON str where a list belongs"),
     ],
 )
 def test_malformed_answers_are_clear_api_errors(body: bytes, words: str) -> None:
@@ -251,3 +250,23 @@ def test_malformed_answers_are_clear_api_errors(body: bytes, words: str) -> None
     assert words in str(caught.value)
     shown = "".join(traceback.format_exception(caught.value))
     assert "ValidationError" not in shown and "JSONDecodeError" not in shown
+
+
+@pytest.mark.parametrize(
+    ("item", "words"),
+    [
+        ({"model_id": 42}, "model_id: Input should be a valid string"),
+        ({"hf_name": 1, "size": []}, "model_id: Field required and 4 more"),
+    ],
+)
+def test_an_item_the_client_cannot_read_is_left_out_and_kept_aside(
+    item: dict[str, object], words: str
+) -> None:
+    good = {"model_id": "org--model", "hardware_configs": ["NVIDIA_L4_1"]}
+    with respx.mock() as router, Client("id", "secret", "http://api.test/api/v1") as client:
+        router.get(MODELS_URL).mock(return_value=httpx.Response(200, json={"models": [item, good]}))
+        models = client.list_models()
+    assert [m.model_id for m in models] == ["org--model"]
+    [unreadable] = models.unreadable
+    assert (unreadable.index, unreadable.item) == (0, item)
+    assert words in unreadable.reason

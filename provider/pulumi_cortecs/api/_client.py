@@ -25,7 +25,7 @@ from pulumi_cortecs._exceptions import (
     NotFoundError,
     UncertainStartError,
 )
-from pulumi_cortecs._schema import API_BASE_URL, CLIENT_ID, CLIENT_SECRET
+from pulumi_cortecs._schema import API_BASE_URL, CLIENT_ID, CLIENT_SECRET, to_model_id
 from pulumi_cortecs.api import _responses, _retry, _waits
 from pulumi_cortecs.api._auth import ClientCredentials, Redactor, Secret, SecretBody
 from pulumi_cortecs.api._defaults import resolve_defaults
@@ -37,7 +37,10 @@ from pulumi_cortecs.api._models import (
     Instance,
     InstanceArgs,
     ModelPreview,
-    to_model_id,
+    ReadList,
+    parse_hardware_types,
+    parse_instances,
+    parse_models,
 )
 from pulumi_cortecs.api._polling import AdaptivePollPolicy, PollPolicy
 from pulumi_cortecs.api._responses import Body
@@ -133,11 +136,11 @@ class Client:
 
     # Catalog (public)
 
-    def list_models(self) -> list[ModelPreview]:
+    def list_models(self) -> ReadList[ModelPreview]:
         return self._request(
             "GET",
             "/models/",
-            lambda body: [ModelPreview.model_validate(m) for m in body["models"]],
+            lambda body: parse_models(body["models"]),
             authenticated=False,
         )
 
@@ -149,12 +152,12 @@ class Client:
             authenticated=False,
         )
 
-    def list_hardware_types(self, available_only: bool = False) -> list[HardwareType]:
+    def list_hardware_types(self, available_only: bool = False) -> ReadList[HardwareType]:
         path = "/hardware-types/available" if available_only else "/hardware-types/"
         return self._request(
             "GET",
             path,
-            lambda body: [HardwareType.model_validate(h) for h in body["hardware_types"]],
+            lambda body: parse_hardware_types(body["hardware_types"]),
             authenticated=False,
         )
 
@@ -164,11 +167,13 @@ class Client:
         """Make sure a token can be had (fetching one if none is held); raise if not."""
         self._auth.token()
 
-    def list_instances(self) -> list[Instance]:
+    def list_instances(self) -> ReadList[Instance]:
+        """Every instance of the account; one that cannot be read is left out, logged and kept
+        in the result's ``unreadable``."""
         return self._request(
             "GET",
             "/instances/",
-            lambda body: [Instance.model_validate(i) for i in body["instances"]],
+            lambda body: parse_instances(body["instances"]),
         )
 
     def get_instance(self, instance_id: str) -> Instance:

@@ -24,15 +24,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-BillingInterval = Literal["per_minute", "per_hour"]
-BILLING_INTERVALS: tuple[str, ...] = ("per_minute", "per_hour")
-MIN_WORKERS = 1
-MAX_WORKERS = 8
+from pulumi_cortecs._schema import (
+    BILLING_INTERVALS,
+    MAX_WORKERS,
+    MIN_WORKERS,
+    to_hf_name,
+    to_model_id,
+)
 
 PENDING = "pending"
 RUNNING = "running"
@@ -43,16 +46,6 @@ logger = logging.getLogger("pulumi_cortecs.api")
 # The keys, by era, under which a model's hardware gives its maximum context length: today's
 # API passes vLLM's own flag through, the seed's named it.
 _MAX_CONTEXT_KEYS = ("--max-model-len", "max_context_length")
-
-
-def to_model_id(name: str) -> str:
-    """The API's model id for a Hugging Face name: ``org/model`` becomes ``org--model``."""
-    return name.strip().replace("/", "--")
-
-
-def to_hf_name(model_id: str) -> str:
-    """The Hugging Face name (what an OpenAI-compatible endpoint expects) for a model id."""
-    return model_id.replace("--", "/")
 
 
 class _ApiModel(BaseModel):

@@ -29,7 +29,7 @@ import httpx
 from pulumi_cortecs._exceptions import ApiError, UncertainStartError
 from pulumi_cortecs.api import _retry
 from pulumi_cortecs.api._defaults import started_with
-from pulumi_cortecs.api._models import Instance, InstanceArgs
+from pulumi_cortecs.api._models import Instance, InstanceArgs, ReadList
 
 START_PATH = "/instances/start"
 # How long an uncertain start's instance may take to appear in the list (the API may lag
@@ -120,7 +120,7 @@ class Starter:
     intent: StartIntent
     ledger: StartLedger
     send: Callable[[], Instance]
-    list_instances: Callable[[], list[Instance]]
+    list_instances: Callable[[], ReadList[Instance]]
     describe: Callable[[BaseException], str]
     clock: Callable[[], float]
     sleep: Callable[[float], None]
@@ -168,24 +168,27 @@ class Starter:
         :class:`UncertainStartError` when that cannot be told."""
         began = self.clock()
         while True:
-            candidates = self._candidates()
+            listed = self.list_instances()
+            found = candidates(listed, self.intent, self.ledger.claimed(self.intent))
+            # An entry the client cannot read may be the one this start created.
+            unreadable = unreadable_newcomers(listed, self.intent)
             rivals = self.ledger.in_flight(self.intent)
-            if len(candidates) == 1 and rivals == 0:
+            if len(found) == 1 and not unreadable and rivals == 0:
                 self._unresolved = False
-                return candidates[0]
+                return found[0]
             # Rivals that learn their outcome claim their instances; a lagging list shows ours.
             waited = self.clock() - began
             if rivals > 0:
                 waiting_helps = waited < RIVALS_SECONDS
             else:
-                waiting_helps = not candidates and waited < self.settle_seconds
+                waiting_helps = not found and waited < self.settle_seconds
             if not waiting_helps:
                 break
             self.sleep(SETTLE_POLL_SECONDS)
         self._unresolved = False
-        if not candidates:
+        if not found and not unreadable:
             return None
-        ids = sorted(instance.instance_id for instance in candidates)
+        ids = sorted(instance.instance_id for instance in found) + unreadable
         self.ledger.unresolved(self.intent, ids)
         raise UncertainStartError(
             f"POST {START_PATH} had an unknown outcome, and it cannot be told whether it "
@@ -193,6 +196,8 @@ class Starter:
             + (
                 f"{rivals} other start(s) with the same arguments are still under way"
                 if rivals
+                else "the API lists an entry this client cannot read"
+                if unreadable
                 else "several new instances have the same arguments"
             )
             + ". None was taken. Check them (`cortecs-instances instances "
@@ -201,9 +206,6 @@ class Starter:
             path=START_PATH,
             candidates=ids,
         )
-
-    def _candidates(self) -> list[Instance]:
-        return candidates(self.list_instances(), self.intent, self.ledger.claimed(self.intent))
 
 
 def candidates(
@@ -218,6 +220,18 @@ def candidates(
         and instance.instance_id not in claimed
         and started_with(instance, intent.resolved)
     ]
+
+
+def unreadable_newcomers(listed: ReadList[Instance], intent: StartIntent) -> list[str]:
+    """The entries of ``listed`` that could not be read and were not there before ``intent``
+    (by id where the entry has one)."""
+    found = []
+    for entry in listed.unreadable:
+        item = entry.item
+        instance_id = item.get("instance_id") if isinstance(item, dict) else None
+        if instance_id not in intent.snapshot:
+            found.append(str(instance_id or f"an unreadable entry (#{entry.index})"))
+    return found
 
 
 def _which(ids: list[str]) -> str:

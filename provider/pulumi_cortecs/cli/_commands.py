@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from pulumi_cortecs._exceptions import NotFoundError
 from pulumi_cortecs.api._client import Client
-from pulumi_cortecs.api._models import ModelPreview
+from pulumi_cortecs.api._models import HardwareType, ModelPreview
 from pulumi_cortecs.cli import _views
 from pulumi_cortecs.cli._rows import HardwareRow, InstanceRow, ModelRow, Row
 
@@ -62,7 +62,7 @@ def model_rows(ctx: Context, args: argparse.Namespace) -> list[ModelRow]:
     """Every model with the hardware it fits on (from each model's detail, fetched in parallel)."""
     hardware: str | None = args.hardware
     client = ctx.client
-    previews = client.list_models()
+    previews: list[ModelPreview] = client.list_models()
     if hardware is not None:
         previews = [p for p in previews if hardware in p.hardware_configs]
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -82,7 +82,7 @@ def hardware_rows(ctx: Context, args: argparse.Namespace) -> list[HardwareRow]:
     """Every hardware type (or only the available ones) with its specs, price and availability."""
     client = ctx.client
     available = {hw.hardware_type_id for hw in client.list_hardware_types(available_only=True)}
-    every = client.list_hardware_types()
+    every: list[HardwareType] = client.list_hardware_types()
     if args.available:
         every = [hw for hw in every if hw.hardware_type_id in available]
     return [HardwareRow.of(hw, available=hw.hardware_type_id in available) for hw in every]

@@ -19,7 +19,7 @@ import pulumi
 from pulumi_cortecs._exceptions import NotFoundError, ProvisioningError
 from pulumi_cortecs.api._defaults import started_with
 from pulumi_cortecs.api._models import Instance, InstanceArgs
-from pulumi_cortecs.api._starts import StartIntent, candidates
+from pulumi_cortecs.api._starts import StartIntent, candidates, unreadable_newcomers
 from pulumi_cortecs.resource._context import ProviderContext
 from pulumi_cortecs.resource._journal import STARTED, UNRESOLVED, Entry, Owner
 
@@ -107,15 +107,17 @@ class Ownership:
         intent = StartIntent(entry.resolved, frozenset(entry.snapshot), key=entry.key)
         others = [e for _, e in journal.all_entries() if e.key != entry.key]
         claimed = self.held().union(*(e.owned() for e in others))
-        found = candidates(self._context.client.list_instances(), intent, claimed)
+        listed = self._context.client.list_instances()
+        found = candidates(listed, intent, claimed)
+        unreadable = unreadable_newcomers(listed, intent)
         rivals = [e for e in others if e.in_flight(time.time()) and e.resolved == entry.resolved]
-        if not found:
+        if not found and not unreadable:
             journal.drop(owner, key=entry.key)  # the interrupted start created nothing
             return None
-        if len(found) == 1 and not rivals:
+        if len(found) == 1 and not unreadable and not rivals:
             journal.settle(owner, entry.key, state=STARTED, instance_id=found[0].instance_id)
             return found[0]
-        ids = sorted(instance.instance_id for instance in found)
+        ids = sorted(instance.instance_id for instance in found) + unreadable
         journal.settle(owner, entry.key, state=UNRESOLVED, candidates=ids)
         raise ProvisioningError(
             f"an earlier `pulumi up` of {owner} sent a start whose answer never arrived, and it "
