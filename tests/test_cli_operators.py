@@ -10,11 +10,14 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -493,3 +496,34 @@ def test_module_version() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("pulumi-cortecs-instances ")
+
+
+def test_readme_cli_example_runs_as_written(tmp_path: Path) -> None:
+    """The README's "Try it against the local API" block, with a free port and 50 ms steps."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme[readme.index("Try it against the local API") :]
+    block = section[section.index("```bash\n") + len("```bash\n") :]
+    block = block[: block.index("```")]
+    assert "--port 8712 --step-seconds 5 &" in block
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = block.replace("8712", str(port)).replace("--step-seconds 5", "--step-seconds 0.05")
+    # Whatever happens, the fake the script starts does not outlive it.
+    (tmp_path / "example.sh").write_text(
+        f"set -e\ntrap 'kill $(jobs -p) 2>/dev/null' EXIT\n{script}"
+    )
+    env = without_credentials(PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run(
+        ["bash", str(tmp_path / "example.sh")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "meta-llama/Meta-Llama-3.1-8B-Instruct  NVIDIA_L4_1 *" in result.stdout
+    assert re.search(r"^instance-1  running  http://\S+/serve/instance-1/v1  ", result.stderr, re.M)
+    assert re.search(r"^instance-1 .* running\s+stopped and deleted$", result.stdout, re.M)
