@@ -228,6 +228,30 @@ def test_delete_stops_a_running_instance_first(
     assert rows[stopped].endswith("stopped  deleted")
 
 
+def test_delete_waits_for_a_stop_the_api_has_not_finished(
+    capsys: pytest.CaptureFixture[str], backend: FakeBackend, cortecs_clock: ManualClock
+) -> None:
+    class SlowToStop(Client):
+        """Answers a stop with the instance as it was: the API has not finished stopping it."""
+
+        def stop(self, instance_id: str) -> Any:
+            before = self.get_instance(instance_id)
+            super().stop(instance_id)
+            return before
+
+    instance_id = start()
+    code = cli.main(
+        ["delete", instance_id, "--yes"],
+        client_factory=lambda settings: SlowToStop(sleep=cortecs_clock.sleep, clock=cortecs_clock),
+        stdin=io.StringIO(),
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert err == f"{instance_id}  pending: waiting for it to stop\n"
+    assert out.splitlines()[1].endswith("pending  stopped and deleted")
+    assert instance_id not in backend.instances
+
+
 def test_delete_without_a_terminal_or_yes_is_refused(cli_run: Run, backend: FakeBackend) -> None:
     instance_id = start()
     code, _, err = cli_run("delete", instance_id)
