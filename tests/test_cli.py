@@ -1,7 +1,10 @@
-"""The catalog CLI (`python -m pulumi_cortecs`): tables, JSON, exit codes and credential messages.
+"""The CLI (`python -m pulumi_cortecs`): catalog and instance tables, JSON, exit codes, errors
+and their hints. (Stop, delete, watch and retries: test_cli_operators.py; fitting tables to
+the terminal: test_cli_tables.py.)
 
-In-process against ``mock_api`` (a manual clock makes the instance lifecycle deterministic)
-and as a subprocess against ``python -m pulumi_cortecs.testing.fake`` over HTTP.
+In-process against the fake through respx (``cortecs_mock``, on a manual clock, so instance
+lifecycles are deterministic) and as a subprocess against ``python -m
+pulumi_cortecs.testing.fake`` over HTTP (``cortecs_api``).
 """
 
 from __future__ import annotations
@@ -10,14 +13,12 @@ import json
 import re
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from pulumi_cortecs.api._client import Client
-from pulumi_cortecs.api._models import InstanceArgs
+import respx
+from pulumi_cortecs import Client, InstanceArgs, __version__
 from pulumi_cortecs.cli import _main as cli
 from pulumi_cortecs.cli._rows import InstanceRow
 from pulumi_cortecs.cli._tables import Column, format_age, format_table
@@ -45,14 +46,10 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def cortecs_clock() -> ManualClock:
-    return ManualClock(start=time.time())
-
-
-@pytest.fixture
-def backend(cortecs_clock: ManualClock) -> Iterator[FakeBackend]:
-    with mock_api(clock=cortecs_clock, step_seconds=10.0) as fake:
-        yield fake
+def backend(cortecs_mock: FakeBackend) -> FakeBackend:
+    """The in-process fake, with init steps of 10 s (of the manual clock)."""
+    cortecs_mock.step_seconds = 10.0
+    return cortecs_mock
 
 
 @pytest.fixture
@@ -67,9 +64,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str, **kwargs: Any) -> tuple[
     return code, captured.out, captured.err
 
 
-def instant_client(api_base_url: str | None) -> Client:
+def instant_client(settings: cli.ClientSettings) -> Client:
     """A client that does not sleep between retries, so failing calls fail fast."""
-    return Client(api_base_url=api_base_url, sleep=lambda _: None, max_attempts=2)
+    return Client(
+        api_base_url=settings.api_base_url,
+        max_attempts=settings.max_attempts,
+        sleep=lambda _: None,
+    )
 
 
 def start(model_id: str, **args: Any) -> str:
@@ -87,10 +88,11 @@ def test_models_table_lists_hardware_with_context_and_marks_the_recommended(
     code, out, err = run(capsys, "models")
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].split() == ["MODEL", "ID", "HF", "NAME", "HARDWARE", "MAX", "CONTEXT"]
+    assert lines[0].split() == ["MODEL", "HARDWARE", "MAX", "CONTEXT"]
     for model in MODELS:
-        assert model["model_id"] in out
+        # One name per model: the id is the HF name spelled the API's way, not worth a column.
         assert model["hf_name"] in out
+        assert model["model_id"] not in out
         recommended = model["recommended_config"]
         assert re.search(rf"{recommended} \*\s+{model['hardware_configs'][recommended]:,}\n", out)
     # One row per hardware type a model fits on, plus the header and the legend.
@@ -136,8 +138,36 @@ def test_models_hardware_filter(capsys: pytest.CaptureFixture[str]) -> None:
     assert [m["model_id"] for m in models] == [QWEN]
     assert [h["hardware_type_id"] for h in models[0]["hardware"]] == ["NVIDIA_H100_2"]
 
-    code, out, _ = run(capsys, "models", "--hardware", "NO_SUCH_GPU")
-    assert (code, out) == (0, "No models.\n")
+
+@pytest.mark.usefixtures("backend")
+def test_models_of_unknown_hardware_is_a_usage_error_naming_the_hardware_types(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "models", "--hardware", "NO_SUCH_GPU")
+    assert (code, out) == (cli.EXIT_USAGE, "")
+    assert "unknown hardware type 'NO_SUCH_GPU'" in err
+    for hardware in HARDWARE_TYPES:
+        assert hardware["hardware_type_id"] in err
+    assert "did you mean" not in err
+
+    code, _, err = run(capsys, "models", "--hardware", "NVIDIA_L4")
+    assert code == 2
+    assert "did you mean NVIDIA_L4_1?" in err
+
+
+@pytest.mark.usefixtures("backend")
+def test_models_wide_shows_the_id_the_name_and_the_details(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "models", "--wide")
+    assert code == 0
+    header = out.splitlines()[0].split()
+    assert header[:6] == ["MODEL", "ID", "HF", "NAME", "NAME", "CREATOR"]
+    for model in MODELS:
+        line = next(line for line in out.splitlines() if line.startswith(model["model_id"]))
+        assert model["hf_name"] in line
+        assert model["screen_name"] in line
+        assert model["creator"]["name"] in line
 
 
 # hardware
@@ -194,13 +224,13 @@ def test_catalog_needs_no_credentials(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 @pytest.mark.usefixtures("backend", "credentials")
-def test_instances_show_progress_age_and_base_url(
+def test_instances_show_progress_age_price_and_base_url(
     capsys: pytest.CaptureFixture[str], cortecs_clock: ManualClock
 ) -> None:
     running = start(LLAMA_ID)
     cortecs_clock.advance(10 * 5 + 1)  # five init steps of 10 s: running
     cortecs_clock.advance(3 * 3600 + 5 * 60)
-    pending = start(QWEN)
+    pending = start(QWEN, num_workers=2)
     cortecs_clock.advance(25)  # in step 3
 
     def fake_now() -> datetime:
@@ -215,16 +245,17 @@ def test_instances_show_progress_age_and_base_url(
         "MODEL",
         "HARDWARE",
         "STATUS",
-        "STEP",
         "AGE",
+        "PRICE/HOUR",
         "BASE",
         "URL",
     ]
     by_id = {row.split()[0]: row for row in rows}
     assert set(by_id) == {running, pending}
-    assert "meta-llama/Meta-Llama-3.1-8B-Instruct" in by_id[running]
-    assert re.search(r"\brunning\s+5/5 Running\s+3h0[56]m\s+https://\S+", by_id[running])
-    assert re.search(r"\bpending\s+3/5 [A-Z]\w+.*\s-\s+-$", by_id[pending])
+    assert "meta-llama/Meta-Llama-3.1-8B-Instruct  NVIDIA_L4_1" in by_id[running]
+    assert re.search(r"\brunning\s+3h0[56]m\s+0\.89 EUR\s+https://\S+$", by_id[running])
+    # Two workers of NVIDIA_H100_2 at 7.18 EUR an hour each.
+    assert re.search(r"\bpending 3/5 [A-Z][\w ]+\s+-\s+14\.36 EUR\s+-$", by_id[pending])
 
     code, out, _ = run(capsys, "instances", "--json", now=fake_now)
     rows_json = {r["instance_id"]: r for r in json.loads(out)["instances"]}
@@ -235,6 +266,10 @@ def test_instances_show_progress_age_and_base_url(
     assert rows_json[running]["status"] == "running"
     assert rows_json[running]["base_url"].startswith("https://")
     assert 3 * 3600 <= rows_json[running]["age_seconds"] <= 3 * 3600 + 6 * 60 + 30
+    assert rows_json[running]["price_per_hour"] == 0.89
+    assert rows_json[pending]["price_per_hour"] == 7.18
+    assert rows_json[pending]["estimated_cost_per_hour"] == 14.36
+    assert rows_json[pending]["currency"] == "EUR"
     assert set(rows_json[running]) == {
         "instance_id",
         "model_id",
@@ -251,6 +286,9 @@ def test_instances_show_progress_age_and_base_url(
         "stopped_at",
         "age_seconds",
         "base_url",
+        "price_per_hour",
+        "currency",
+        "estimated_cost_per_hour",
     }
 
 
@@ -309,8 +347,10 @@ def test_refused_credentials_exit_3_without_the_secret(
     code, out, err = run(capsys, "instances")
     assert code == 3
     assert out == ""
-    assert "refused" in err
-    assert "CORTECS_CLIENT_SECRET" in err
+    assert err.startswith("python -m pulumi_cortecs: error: the credentials were refused (")
+    assert "HTTP 401" in err
+    assert "hint: check CORTECS_CLIENT_ID and CORTECS_CLIENT_SECRET" in err
+    assert err.count("CORTECS_CLIENT_SECRET") == 1  # the hint, not the client's advice again
     assert CANARY not in err
 
 
@@ -320,6 +360,7 @@ def test_api_failure_exit_1(capsys: pytest.CaptureFixture[str], backend: FakeBac
     code, out, err = run(capsys, "models", client_factory=instant_client)
     assert (code, out) == (1, "")
     assert "HTTP 500" in err
+    assert "hint: the API failed on every try: try again later" in err
     assert SECRET not in err
 
 
@@ -332,12 +373,90 @@ def test_unreachable_api_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
         client_factory=instant_client,
     )
     assert (code, out) == (1, "")
-    assert "could not be reached" in err
-    assert err.startswith("python -m pulumi_cortecs: error: ")
+    retries = [line for line in err.splitlines() if "retrying" in line]
+    assert [line.split(":")[1].strip() for line in retries] == [
+        "retrying (2/5)",
+        "retrying (3/5)",
+        "retrying (4/5)",
+        "retrying (5/5)",
+    ]
+    assert all("ConnectError" in line for line in retries)
+    error = err.splitlines()[len(retries)]
+    assert error.startswith("python -m pulumi_cortecs: error: ")
+    assert "could not be reached" in error
+    assert "hint: is http://127.0.0.1:9/api/v1 (--api-base-url) right?" in err
+
+
+@pytest.mark.usefixtures("backend")
+@pytest.mark.parametrize("url", ["https://cortecs.ai", "https://cortecs.ai/"])
+def test_base_url_without_api_path_says_where_the_api_is(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    code, out, err = run(capsys, "hardware", "--api-base-url", url)
+    assert (code, out) == (1, "")
+    assert "HTTP 404" in err
+    assert "does not end in /api/v1" in err
+    assert "try https://cortecs.ai/api/v1" in err
+
+
+@pytest.mark.usefixtures("backend", "credentials")
+def test_base_url_without_api_path_is_named_before_credentials(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CORTECS_API_BASE_URL", "https://cortecs.ai/v1")
+    code, _, err = run(capsys, "instances")
+    assert code == 1  # a 404 for the token is not a refusal of the credentials
+    assert "https://cortecs.ai/v1 (CORTECS_API_BASE_URL) does not end in /api/v1" in err
+    assert "try https://cortecs.ai/v1/api/v1" in err
+
+
+@pytest.mark.usefixtures("backend", "credentials")
+def test_a_missing_instance_gets_no_url_hint(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "instances", "instance-404")
+    assert code == 1
+    assert "hint" not in err
+
+
+def test_an_answer_that_is_not_the_api_hints_at_the_url(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with respx.mock:
+        respx.get(url__startswith="https://example.test/").respond(200, text="<html>hi</html>")
+        code, _, err = run(capsys, "hardware", "--api-base-url", "https://example.test/api/v1")
+    assert code == 1
+    assert "cannot read" in err
+    assert "hint: is https://example.test/api/v1 (--api-base-url) the cortecs.ai API?" in err
 
 
 @pytest.mark.parametrize(
-    "argv", [[], ["bogus"], ["models", "--nope"], ["instances", "--status", "x"]]
+    "url", ["cortecs.ai/api/v1", "ftp://cortecs.ai/api/v1", "https:///api/v1", "http://h:port/x"]
+)
+def test_malformed_api_base_url_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    code, out, err = run(capsys, "hardware", "--api-base-url", url)
+    assert (code, out) == (cli.EXIT_USAGE, "")
+    assert f"--api-base-url {url!r} is not a URL the CLI can use" in err
+    assert "https://cortecs.ai/api/v1" in err
+
+    monkeypatch.setenv("CORTECS_API_BASE_URL", url)
+    code, _, err = run(capsys, "models")
+    assert code == 2
+    assert f"CORTECS_API_BASE_URL {url!r} is not a URL" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["bogus"],
+        ["models", "--nope"],
+        ["instances", "--status", "x"],
+        ["instances", "--timeout", "soon"],
+        ["stop"],
+        ["delete"],
+        ["hardware", "--yes"],
+    ],
 )
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     code, out, err = run(capsys, *argv)
@@ -349,14 +468,44 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]
 def test_help_documents_exit_codes_and_variables(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--help")
     assert code == 0
-    for text in ("models", "hardware", "instances", "--json", "--api-base-url"):
+    for text in (
+        "models",
+        "hardware",
+        "instances",
+        "stop",
+        "delete",
+        "--json",
+        "--wide",
+        "--api-base-url",
+        "--verbose",
+        "--version",
+        "retrying (n/m)",
+    ):
         assert text in out
-    for line in ("0  success", "1  the API failed", "2  usage error", "3  credentials"):
+    for line in (
+        "0  success",
+        "1  the API failed (unreachable, HTTP error, unknown instance), a watched\n"
+        "     instance stopped, or a confirmation was declined",
+        "2  usage error (unknown command or option, malformed URL, unknown hardware,\n"
+        "     a confirmation without a terminal: pass --yes)",
+        "3  credentials missing or refused",
+    ):
         assert line in out
-    assert "CORTECS_CLIENT_ID" in out
+    assert "only `instances`, `stop` and `delete` need them" in out
+    assert "(`models` and `hardware` read the public catalog)" in out
     code, out, _ = run(capsys, "instances", "--help")
     assert code == 0
     assert "3  credentials missing or refused" in out
+    assert "--watch" in out and "--timeout SECONDS" in out
+    for command in ("stop", "delete"):
+        code, out, _ = run(capsys, command, "--help")
+        assert code == 0
+        assert "-y, --yes" in out
+        assert "INSTANCE_ID [INSTANCE_ID ...]" in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "--version") == (0, f"pulumi-cortecs-instances {__version__}\n", "")
 
 
 def test_api_base_url_option_and_variable(
@@ -458,7 +607,7 @@ def test_module_instances(cortecs_api: FakeApiProcess) -> None:
     table = run_module(cortecs_api, "instances", credentials=True)
     assert (table.returncode, table.stderr) == (0, "")
     assert instance.instance_id in table.stdout
-    assert "5/5 Running" in table.stdout
+    assert re.search(rf"{instance.instance_id}\s.*\srunning\s", table.stdout)
     as_json = run_module(cortecs_api, "instances", "--json", credentials=True)
     (row,) = json.loads(as_json.stdout)["instances"]
     assert row["base_url"].startswith(cortecs_api.api_base_url.removesuffix("/api/v1"))

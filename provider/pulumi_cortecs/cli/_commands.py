@@ -1,31 +1,21 @@
-"""The commands, one declaration each: name, help, arguments, whether it needs credentials, how
-it gets its rows, its JSON key and how it renders. The parser, the help text and ``main`` are
-built from :data:`COMMANDS`; adding a command is adding a declaration here."""
+"""The commands, one declaration each: name, help, arguments, whether it needs credentials and
+a confirmation, how it gets its rows, its JSON key and how it renders. The parser, the help
+text and ``main`` are built from :data:`COMMANDS`; adding a command is adding a declaration
+here (and its rows function, and a view if its rows are of a new kind)."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pulumi_cortecs._exceptions import NotFoundError
-from pulumi_cortecs.api._client import Client
-from pulumi_cortecs.api._models import HardwareType, ModelPreview
-from pulumi_cortecs.cli import _views
-from pulumi_cortecs.cli._rows import HardwareRow, InstanceRow, ModelRow, Row
+from pulumi_cortecs.cli import _actions, _queries, _views
+from pulumi_cortecs.cli._context import Context
+from pulumi_cortecs.cli._rows import STATUSES, Row
+from pulumi_cortecs.cli._tables import Layout
 
 R = TypeVar("R", bound=Row)
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a command works with: the API client and the moment ages are counted to."""
-
-    client: Client
-    now: Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -49,55 +39,16 @@ class Command(Generic[R]):
     """A paragraph, atop the command's own ``--help``."""
     needs_credentials: bool
     rows: Callable[[Context, argparse.Namespace], Sequence[R]]
+    """Does the work and returns what to show; raises for what goes wrong."""
     json_key: str
     """``--json`` prints ``{json_key: [row, ...]}``."""
-    render: Callable[[Sequence[R]], str]
-    arguments: tuple[Argument, ...] = field(default=())
+    render: Callable[[Sequence[R], Layout], str]
+    arguments: tuple[Argument, ...] = ()
+    confirms: bool = False
+    """Asks before acting (``--yes`` skips the question; without a terminal it is needed)."""
 
 
-# How each command gets its rows.
-
-
-def model_rows(ctx: Context, args: argparse.Namespace) -> list[ModelRow]:
-    """Every model with the hardware it fits on (from each model's detail, fetched in parallel)."""
-    hardware: str | None = args.hardware
-    client = ctx.client
-    previews: list[ModelPreview] = client.list_models()
-    if hardware is not None:
-        previews = [p for p in previews if hardware in p.hardware_configs]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        details = list(pool.map(lambda p: _detail(client, p), previews))
-    return [ModelRow.of(model, only_hardware=hardware) for model in details]
-
-
-def _detail(client: Client, preview: ModelPreview) -> ModelPreview:
-    try:
-        return client.get_model(preview.model_id)
-    except NotFoundError:
-        # Listed but gone by the time we asked: show what the list said.
-        return preview
-
-
-def hardware_rows(ctx: Context, args: argparse.Namespace) -> list[HardwareRow]:
-    """Every hardware type (or only the available ones) with its specs, price and availability."""
-    client = ctx.client
-    available = {hw.hardware_type_id for hw in client.list_hardware_types(available_only=True)}
-    every: list[HardwareType] = client.list_hardware_types()
-    if args.available:
-        every = [hw for hw in every if hw.hardware_type_id in available]
-    return [HardwareRow.of(hw, available=hw.hardware_type_id in available) for hw in every]
-
-
-def instance_rows(ctx: Context, args: argparse.Namespace) -> list[InstanceRow]:
-    """The instances named (all when none are), as rows."""
-    client = ctx.client
-    ids: list[str] = args.instance_ids
-    instances = [client.get_instance(i) for i in ids] if ids else client.list_instances()
-    if args.status is not None:
-        instances = [i for i in instances if i.status == args.status]
-    moment = ctx.now()
-    return [InstanceRow.of(instance, moment) for instance in instances]
-
+INSTANCE_IDS = argument("instance_ids", nargs="+", metavar="INSTANCE_ID")
 
 COMMANDS: tuple[Command[Any], ...] = (
     Command(
@@ -106,14 +57,15 @@ COMMANDS: tuple[Command[Any], ...] = (
         description="The models, each hardware type it fits on and the maximum context "
         f"length there; {_views.RECOMMENDED_MARK} marks the recommended hardware.",
         needs_credentials=False,
-        rows=model_rows,
+        rows=_queries.model_rows,
         json_key="models",
         render=_views.models_table,
         arguments=(
             argument(
                 "--hardware",
                 metavar="HARDWARE_TYPE_ID",
-                help="only the models that fit on this hardware type (e.g. NVIDIA_L4_1)",
+                help="only the models that fit on this hardware type (e.g. NVIDIA_L4_1); "
+                "an unknown one is a usage error",
             ),
         ),
     ),
@@ -123,7 +75,7 @@ COMMANDS: tuple[Command[Any], ...] = (
         description="The hardware types: GPU, GPU count, VRAM, price per hour and whether "
         "there is capacity now.",
         needs_credentials=False,
-        rows=hardware_rows,
+        rows=_queries.hardware_rows,
         json_key="hardware_types",
         render=_views.hardware_table,
         arguments=(
@@ -134,20 +86,55 @@ COMMANDS: tuple[Command[Any], ...] = (
     ),
     Command(
         name="instances",
-        help="your instances: model, hardware, status, progress, age, base_url",
-        description="Your instances (all, or the ones named).",
+        help="your instances: model, hardware, status and step, age, price/hour, base_url",
+        description="Your instances (all, or the ones named). PRICE/HOUR is the hardware's "
+        "price times the workers. --watch follows instances as they boot, one line per step "
+        "on stderr, until each is running (exit 0) or one is stopped (exit 1); then shows them.",
         needs_credentials=True,
-        rows=instance_rows,
+        rows=_queries.instance_rows,
         json_key="instances",
         render=_views.instances_table,
         arguments=(
             argument("instance_ids", nargs="*", metavar="INSTANCE_ID"),
+            argument("--status", choices=STATUSES, help="only the instances with this status"),
             argument(
-                "--status",
-                choices=("pending", "running", "stopped"),
-                help="only the instances with this status",
+                "--watch",
+                action="store_true",
+                help="follow the instances named (or every pending one) until they run",
+            ),
+            argument(
+                "--timeout",
+                type=float,
+                default=1800.0,
+                metavar="SECONDS",
+                help="how long --watch waits for each instance (default: 1800)",
             ),
         ),
+    ),
+    Command(
+        name="stop",
+        help="stop instances, so they no longer bill (asks first)",
+        description="Stop the instances named: they stop serving and billing, and can be "
+        "deleted. Lists them (model, hardware, price) and asks before stopping.",
+        needs_credentials=True,
+        rows=_actions.stop_rows,
+        json_key="stopped",
+        render=_views.outcomes_table,
+        arguments=(INSTANCE_IDS,),
+        confirms=True,
+    ),
+    Command(
+        name="delete",
+        help="delete instances, stopping running ones first (asks first)",
+        description="Delete the instances named, stopping each one that is not stopped first "
+        "(the API deletes only stopped instances). Lists them (model, hardware, price) and "
+        "asks before deleting.",
+        needs_credentials=True,
+        rows=_actions.delete_rows,
+        json_key="deleted",
+        render=_views.outcomes_table,
+        arguments=(INSTANCE_IDS,),
+        confirms=True,
     ),
 )
 

@@ -1,12 +1,29 @@
-"""Exit codes, and what to tell the user about a failure: chosen by the exception's type."""
+"""Exit codes, and what to tell the user about a failure: chosen by the exception's type (never
+by searching its message), with a hint that may use what the CLI knows (the API's URL and
+where it came from, the commands that need no credentials).
+
+Most specific type first: a :class:`MissingCredentialsError` is an
+:class:`AuthenticationError`, which is an :class:`ApiError`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
-from pulumi_cortecs._exceptions import ApiError, AuthenticationError, MissingCredentialsError
+from pulumi_cortecs._exceptions import (
+    ApiConnectionError,
+    ApiError,
+    AuthenticationError,
+    MalformedResponseError,
+    MissingCredentialsError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    WaitTimeoutError,
+)
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
@@ -14,25 +31,49 @@ EXIT_USAGE = 2
 EXIT_CREDENTIALS = 3
 EXIT_INTERRUPTED = 130
 
-REFUSED_CREDENTIALS_HINT = "check CORTECS_CLIENT_ID and CORTECS_CLIENT_SECRET"
-_TOKEN_PATH = "/oauth2/token"
+API_PATH = "/api/v1"
+EXAMPLE_API_BASE_URL = "https://cortecs.ai/api/v1"
+REFUSED_CREDENTIALS_HINT = (
+    "check CORTECS_CLIENT_ID and CORTECS_CLIENT_SECRET (your cortecs.ai client id and secret)"
+)
+
+
+class UsageError(Exception):
+    """The command line asks for something that cannot be (exit 2)."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class Declined(Exception):
+    """The user did not confirm; nothing was done (exit 1)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
 class Failure:
-    """What a failed command exits with, and the message for stderr."""
+    """What a failed command exits with, its message for stderr, and maybe a hint."""
 
     exit_code: int
     message: str
+    hint: str | None = None
 
 
 @dataclass(frozen=True)
 class Situation:
-    """What a message may mention besides the exception: the command, and which commands need
-    no credentials."""
+    """What a message may mention besides the exception."""
 
     command: str
     commands_without_credentials: Sequence[str]
+    api_base_url: str
+    """The API the command talked to."""
+    api_base_url_source: str
+    """Where that came from: ``--api-base-url``, ``CORTECS_API_BASE_URL`` or ``the default``."""
 
 
 def _missing_credentials(_: MissingCredentialsError, situation: Situation) -> Failure:
@@ -46,13 +87,68 @@ def _missing_credentials(_: MissingCredentialsError, situation: Situation) -> Fa
 
 
 def _refused_credentials(exc: AuthenticationError, _: Situation) -> Failure:
-    # A refused token request already says which variables to check; any other refusal
-    # (a token the API stopped accepting, a 403) does not.
-    hint = "" if exc.path == _TOKEN_PATH else f" ({REFUSED_CREDENTIALS_HINT})"
-    return Failure(EXIT_CREDENTIALS, f"the credentials were refused: {exc.message}{hint}")
+    # Built from the error's fields: its message may carry the client's own advice.
+    if exc.status_code is not None and exc.method and exc.path:
+        said = f": {exc.server_message}" if exc.server_message else ""
+        what = f"{exc.method} {exc.path} answered HTTP {exc.status_code}{said}"
+    else:
+        what = exc.message
+    return Failure(
+        EXIT_CREDENTIALS, f"the credentials were refused ({what})", REFUSED_CREDENTIALS_HINT
+    )
+
+
+def _unreachable(exc: ApiConnectionError, situation: Situation) -> Failure:
+    return Failure(
+        EXIT_API_ERROR,
+        exc.message,
+        f"is {_url_and_source(situation)} right? Check it, and the network (proxy, VPN)",
+    )
+
+
+def _not_the_api(exc: ApiError, situation: Situation) -> Failure:
+    """A 404 on a path the API has, or a body it would never send: maybe not the API's URL."""
+    hint = _missing_api_path(situation)
+    if hint is None and isinstance(exc, MalformedResponseError):
+        hint = (
+            f"is {_url_and_source(situation)} the cortecs.ai API? It answered like something else"
+        )
+    return Failure(EXIT_API_ERROR, exc.message, hint)
+
+
+def _missing_api_path(situation: Situation) -> str | None:
+    parts = urlsplit(situation.api_base_url)
+    path = parts.path.rstrip("/")
+    if path.endswith(API_PATH):
+        return None
+    fixed = f"{parts.scheme}://{parts.netloc}{path}{API_PATH}"
+    return (
+        f"{_url_and_source(situation)} does not end in {API_PATH}, where the API lives "
+        f"(e.g. {EXAMPLE_API_BASE_URL}): try {fixed}"
+    )
+
+
+def _timed_out(exc: WaitTimeoutError, _: Situation) -> Failure:
+    return Failure(EXIT_API_ERROR, exc.message, "it may still get there: raise --timeout")
+
+
+def _rate_limited(exc: RateLimitError, _: Situation) -> Failure:
+    return Failure(EXIT_API_ERROR, exc.message, "the API is limiting requests: try again later")
+
+
+def _server_failed(exc: ServerError, _: Situation) -> Failure:
+    return Failure(EXIT_API_ERROR, exc.message, "the API failed on every try: try again later")
 
 
 def _api_error(exc: ApiError, _: Situation) -> Failure:
+    return Failure(EXIT_API_ERROR, exc.message)
+
+
+def _usage(exc: UsageError, _: Situation) -> Failure:
+    return Failure(EXIT_USAGE, exc.message, exc.hint)
+
+
+def _declined(exc: Declined, _: Situation) -> Failure:
     return Failure(EXIT_API_ERROR, exc.message)
 
 
@@ -77,8 +173,16 @@ class _Explainer(Generic[E]):
 
 # Most specific first: the first type the exception is an instance of decides.
 _EXPLAINERS: tuple[_Explainer[Any], ...] = (
+    _Explainer(UsageError, _usage),
+    _Explainer(Declined, _declined),
     _Explainer(MissingCredentialsError, _missing_credentials),
     _Explainer(AuthenticationError, _refused_credentials),
+    _Explainer(ApiConnectionError, _unreachable),
+    _Explainer(NotFoundError, _not_the_api),
+    _Explainer(MalformedResponseError, _not_the_api),
+    _Explainer(WaitTimeoutError, _timed_out),
+    _Explainer(RateLimitError, _rate_limited),
+    _Explainer(ServerError, _server_failed),
     _Explainer(ApiError, _api_error),
     _Explainer(ValueError, _unreadable),
     _Explainer(KeyError, _unreadable),
@@ -92,6 +196,10 @@ def failure(exc: BaseException, situation: Situation) -> Failure | None:
         if found is not None:
             return found
     return None
+
+
+def _url_and_source(situation: Situation) -> str:
+    return f"{situation.api_base_url} ({situation.api_base_url_source})"
 
 
 def join_names(names: Sequence[str]) -> str:

@@ -1,30 +1,45 @@
 """``python -m pulumi_cortecs``: the catalog (models, hardware) and your instances, as tables or
-JSON.
+JSON; stop and delete instances.
 
 ``main`` parses the command line, runs the declared command (see ``_commands``) and turns its
-failures into an exit code and one message on stderr that never shows a secret.
+failures into an exit code and a message (and maybe a hint) on stderr that never shows a
+secret. The result goes to stdout; progress, retries, questions and errors go to stderr.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import shutil
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import TextIO
+from typing import Any, TextIO
 
-from pulumi_cortecs.api._client import Client
-from pulumi_cortecs.cli import _commands
+from pulumi_cortecs.cli import _commands, _logs
+from pulumi_cortecs.cli._commands import Command
+from pulumi_cortecs.cli._context import (
+    MAX_ATTEMPTS,
+    ClientFactory,
+    ClientSettings,
+    Context,
+    default_client,
+)
 from pulumi_cortecs.cli._errors import (
     EXIT_API_ERROR,
     EXIT_CREDENTIALS,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    Failure,
     Situation,
+    UsageError,
     failure,
 )
-from pulumi_cortecs.cli._parser import PROG, UsageExit, build_parser
+from pulumi_cortecs.cli._parser import PROG, UsageExit, api_base_url, build_parser
+from pulumi_cortecs.cli._tables import Layout
 
 __all__ = [
     "EXIT_API_ERROR",
@@ -32,10 +47,9 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "ClientFactory",
+    "ClientSettings",
     "main",
 ]
-
-ClientFactory = Callable[[str | None], Client]
 
 
 def main(
@@ -44,39 +58,62 @@ def main(
     client_factory: ClientFactory | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    stdin: TextIO | None = None,
     now: Callable[[], datetime] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> int:
     """Run the CLI and return its exit code (see ``--help``); never raises for API errors.
 
-    ``client_factory(api_base_url)`` builds the client (default: :class:`Client` with the
-    credentials of the environment); tests pass one with instant retries. ``now`` gives the
-    moment instance ages are counted to (default: the current UTC time).
+    ``client_factory(settings)`` builds the client (default: :class:`Client` with the
+    credentials of the environment); tests pass one with a fake clock and sleep. ``now`` gives
+    the moment instance ages are counted to (default: the current UTC time); ``clock`` times
+    a ``--watch`` (default: ``time.monotonic``).
     """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
+    inp = stdin or sys.stdin
     try:
         args = build_parser().parse_args(argv)
     except UsageExit as exc:
         return exc.status
-    command = _commands.BY_NAME[args.command]
-    factory = client_factory or _default_client
+    command: Command[Any] = _commands.BY_NAME[args.command]
+    situation = Situation(command.name, _commands.without_credentials(), "", "the default")
+    layout = Layout(width=_width(out), wide=getattr(args, "wide", False))
+    verbose = getattr(args, "verbose", False)
     try:
-        with factory(getattr(args, "api_base_url", None)) as client:
-            context = _commands.Context(client=client, now=now or _utc_now)
-            rows = command.rows(context, args)
+        with _logs.reporting(err, prog=PROG, max_attempts=MAX_ATTEMPTS, verbose=verbose):
+            url, source = api_base_url(args, os.environ)
+            _check_confirmation(command, args, inp)
+            settings = ClientSettings(api_base_url=url, max_attempts=MAX_ATTEMPTS)
+            with (client_factory or default_client)(settings) as client:
+                situation = Situation(
+                    command.name, _commands.without_credentials(), client.api_base_url, source
+                )
+                context = Context(
+                    client=client,
+                    now=now or _utc_now,
+                    clock=clock or time.monotonic,
+                    stdin=inp,
+                    stderr=err,
+                    layout=layout,
+                    assume_yes=getattr(args, "yes", False),
+                )
+                if command.needs_credentials:
+                    client.authenticate()  # fail on credentials before doing anything else
+                rows = command.rows(context, args)
     except KeyboardInterrupt:
+        err.write("\n")
         return EXIT_INTERRUPTED
     except Exception as exc:
-        situation = Situation(command.name, _commands.without_credentials())
         found = failure(exc, situation)
         if found is None:
             raise
-        err.write(f"{PROG}: error: {found.message}\n")
+        _report(err, found)
         return found.exit_code
     if getattr(args, "json", False):
         text = json.dumps({command.json_key: [row.to_json() for row in rows]}, indent=2) + "\n"
     else:
-        text = command.render(rows)
+        text = command.render(rows, layout)
     try:
         out.write(text)
         out.flush()
@@ -86,8 +123,32 @@ def main(
     return EXIT_OK
 
 
-def _default_client(api_base_url: str | None) -> Client:
-    return Client(api_base_url=api_base_url)
+def _check_confirmation(command: Command[Any], args: argparse.Namespace, stdin: TextIO) -> None:
+    if command.confirms and not args.yes and not _interactive(stdin):
+        raise UsageError(
+            f"`{command.name}` asks for confirmation, and stdin is not a terminal",
+            f"pass --yes to {command.name} without asking",
+        )
+
+
+def _interactive(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed, or not a real stream
+        return False
+
+
+def _width(out: TextIO) -> int | None:
+    """The width tables fit: COLUMNS if set, else the terminal's; no limit when piped."""
+    if os.environ.get("COLUMNS") or _interactive(out):
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def _report(err: TextIO, found: Failure) -> None:
+    err.write(f"{PROG}: error: {found.message}\n")
+    if found.hint:
+        err.write(f"hint: {found.hint}\n")
 
 
 def _utc_now() -> datetime:

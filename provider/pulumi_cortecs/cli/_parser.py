@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from typing import NoReturn
+from urllib.parse import urlsplit
 
+from pulumi_cortecs import __title__, __version__
 from pulumi_cortecs.cli._commands import COMMANDS, with_credentials, without_credentials
-from pulumi_cortecs.cli._errors import join_names
+from pulumi_cortecs.cli._errors import EXAMPLE_API_BASE_URL, UsageError, join_names
 
 PROG = "python -m pulumi_cortecs"
+API_BASE_URL_VARIABLE = "CORTECS_API_BASE_URL"
 
 
 class UsageExit(Exception):
@@ -38,19 +42,22 @@ environment:
   CORTECS_CLIENT_ID, CORTECS_CLIENT_SECRET
                  API credentials; {only}{join_names(needing)} {verb} them
                  ({join_names(free)} read the public catalog)
-  CORTECS_API_BASE_URL
-                 the API (default https://cortecs.ai/api/v1); --api-base-url overrides it
+  {API_BASE_URL_VARIABLE}
+                 the API (default {EXAMPLE_API_BASE_URL}); --api-base-url overrides it
+  COLUMNS        the width tables fit (default: the terminal's; no limit when piped)
 
 exit codes:
   0  success
-  1  the API failed (unreachable, HTTP error, unknown instance)
-  2  usage error (unknown command or option)
+  1  the API failed (unreachable, HTTP error, unknown instance), a watched
+     instance stopped, or a confirmation was declined
+  2  usage error (unknown command or option, malformed URL, unknown hardware,
+     a confirmation without a terminal: pass --yes)
   3  credentials missing or refused
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """``[--json] [--api-base-url URL] COMMAND ...``, one subcommand per declared command."""
+    """``[options] COMMAND [options] ...``, one subcommand per declared command."""
     # The shared options are accepted before and after the subcommand; SUPPRESS keeps a
     # subcommand's parser from resetting what was given before it.
     common = _Parser(add_help=False)
@@ -61,19 +68,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="print JSON (stable keys) instead of a table",
     )
     common.add_argument(
+        "--wide",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="tables with every column, whole, however wide the terminal",
+    )
+    common.add_argument(
         "--api-base-url",
         metavar="URL",
         default=argparse.SUPPRESS,
-        help="the API to talk to (default: $CORTECS_API_BASE_URL, else https://cortecs.ai/api/v1)",
+        help=f"the API to talk to (default: ${API_BASE_URL_VARIABLE}, else {EXAMPLE_API_BASE_URL})",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show each HTTP request on stderr",
     )
     text = epilog()
     parser = _Parser(
         prog=PROG,
-        description="Browse the cortecs.ai catalog and your dedicated instances.",
+        description="Browse the cortecs.ai catalog, and see, follow, stop and delete your "
+        "dedicated instances. Retries of a failing call are shown on stderr as "
+        "`retrying (n/m): reason`.",
         epilog=text,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )
+    parser.add_argument("--version", action="version", version=f"{__title__} {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     for command in COMMANDS:
@@ -92,4 +115,40 @@ def build_parser() -> argparse.ArgumentParser:
         )
         for arg in command.arguments:
             sub.add_argument(*arg.flags, **arg.options)
+        if command.confirms:
+            sub.add_argument(
+                "-y",
+                "--yes",
+                action="store_true",
+                help="do not ask (needed when stdin is not a terminal, e.g. in scripts)",
+            )
     return parser
+
+
+def api_base_url(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str | None, str]:
+    """The API's URL the user chose (``None``: the client's default) and where it came from;
+    a usage error if it is not an http(s) URL with a host."""
+    given: str | None = getattr(args, "api_base_url", None)
+    if given is not None:
+        source = "--api-base-url"
+    else:
+        given = environ.get(API_BASE_URL_VARIABLE) or None
+        source = API_BASE_URL_VARIABLE
+    if given is None:
+        return None, "the default"
+    try:
+        parts = urlsplit(given)
+        parts.port  # noqa: B018 (raises for a port that is not a number)
+    except ValueError as exc:
+        raise _bad_url(given, source, str(exc)) from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        reason = "it needs http:// or https:// and a host"
+        raise _bad_url(given, source, reason)
+    return given, source
+
+
+def _bad_url(url: str, source: str, reason: str) -> UsageError:
+    return UsageError(
+        f"{source} {url!r} is not a URL the CLI can use: {reason}",
+        f"the API's URL looks like {EXAMPLE_API_BASE_URL}",
+    )

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from pulumi_cortecs.api._models import HardwareType, Instance, ModelPreview
+from pulumi_cortecs import HardwareType, Instance, ModelPreview, PriceInfo
+
+PENDING = "pending"
+RUNNING = "running"
+STOPPED = "stopped"
+STATUSES = (PENDING, RUNNING, STOPPED)
 
 
 class Row:
@@ -121,10 +126,16 @@ class InstanceRow(Row):
     stopped_at: str | None
     age_seconds: int | None
     base_url: str | None
+    price_per_hour: float | None
+    """The hardware's price, per worker."""
+    currency: str | None
+    estimated_cost_per_hour: float | None
+    """``price_per_hour`` times the workers: what the instance costs while it is not stopped."""
 
     @classmethod
-    def of(cls, instance: Instance, now: datetime) -> InstanceRow:
-        """The instance as of ``now``; a stopped instance's age stops counting when it stopped."""
+    def of(cls, instance: Instance, now: datetime, price: PriceInfo | None = None) -> InstanceRow:
+        """The instance as of ``now``; a stopped instance's age stops counting when it stopped.
+        ``price``: its hardware's, if known."""
         args = instance.instance_args
         state = instance.instance_status
         progress = state.init_progress
@@ -147,7 +158,38 @@ class InstanceRow(Row):
             stopped_at=stopped.isoformat() if stopped else None,
             age_seconds=None if age is None else round(age),
             base_url=instance.base_url,
+            price_per_hour=price.price_per_hour if price else None,
+            currency=price.currency if price else None,
+            estimated_cost_per_hour=(
+                round(price.price_per_hour * (args.num_workers or 1), 6) if price else None
+            ),
         )
+
+    @property
+    def progress(self) -> str:
+        """``3/5 Downloading weights``; empty when the API gives no progress."""
+        if self.current_step is None:
+            return ""
+        return f"{self.current_step}/{self.num_steps} {self.step_description or ''}".rstrip()
+
+    @property
+    def state(self) -> str:
+        """The status, with the step while pending: ``pending 3/5 Downloading weights``."""
+        if self.status == PENDING and self.progress:
+            return f"{self.status} {self.progress}"
+        return self.status
+
+
+@dataclass(frozen=True)
+class OutcomeRow(Row):
+    """What ``stop`` or ``delete`` did to one instance."""
+
+    instance_id: str
+    model_name: str
+    hardware_type_id: str | None
+    status_before: str
+    outcome: str
+    """``stopped``, ``already stopped``, ``deleted`` or ``stopped and deleted``."""
 
 
 def _aware(moment: datetime | None) -> datetime | None:
