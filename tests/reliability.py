@@ -50,13 +50,10 @@ ARG_FIELDS = names(START_ARGS)
 Step = tuple[str, dict[str, Any] | None, str, str | None]
 
 
-def lifecycle_steps(variant: int = 0) -> list[Step]:
-    """The steps of a lifecycle; inputs come from the real ManagedInstance.
-
-    Lifecycles that run side by side stand for different teams' stacks in one account, so
-    each gets its own context lengths (``variant``): identical instances booting at the same
-    moment in two stacks are what ``adopt_existing: false`` is for, not what this measures.
-    """
+def lifecycle_steps(variant: int = 0, stack: str = "test") -> list[Step]:
+    """The steps of a lifecycle of ``stack``; inputs come from the real ManagedInstance, with
+    context lengths shifted by ``variant`` (so that stacks can declare identical instances or
+    not)."""
     first = {"model_id": LLAMA, "context_length": 8000 + variant}
     second = {"model_id": LLAMA, "context_length": 12000 + variant}
     declared = program_inputs(
@@ -64,7 +61,8 @@ def lifecycle_steps(variant: int = 0) -> list[Step]:
             ManagedInstance("v1", **first),
             ManagedInstance("v2", **second),
             ManagedInstance("paused", **second, running=False),
-        ]
+        ],
+        stack=stack,
     )
     return [
         ("create", declared["v1"], "create", "running"),
@@ -94,6 +92,7 @@ class FaultRun:
     completed: int
     leaked: int
     duplicates: int
+    shared: int
     disagreements: list[str]
     failures: list[str]
     starts: int
@@ -107,8 +106,8 @@ class FaultRun:
 
 
 @contextmanager
-def provider_process(fake: FakeApiProcess, journal: Path) -> Iterator[ProviderProcess]:
-    provider = ProviderProcess(env=provider_env(journal))
+def provider_process(fake: FakeApiProcess, home: Path) -> Iterator[ProviderProcess]:
+    provider = ProviderProcess(env=provider_env(home))
     try:
         provider.configure(fake.stack_config())
         yield provider
@@ -135,14 +134,14 @@ def disagreements(stack: Deployment, live: Mapping[str, Mapping[str, Any]]) -> l
     return found
 
 
-def run_lifecycle(fake: FakeApiProcess, steps: list[Step], journal: Path) -> LifecycleResult:
+def run_lifecycle(fake: FakeApiProcess, steps: list[Step], home: Path) -> LifecycleResult:
     """One lifecycle; stops at the first step that fails or plans something unexpected."""
     result = LifecycleResult()
     state: dict[str, StateEntry] = {}
     step_name = "start"
     try:
         for step_name, inputs, expected_plan, expected_status in steps:
-            with provider_process(fake, journal) as provider:
+            with provider_process(fake, home) as provider:
                 stack = Deployment(provider, state)
                 if inputs is None:
                     stack.destroy()
@@ -165,16 +164,14 @@ def run_lifecycle(fake: FakeApiProcess, steps: list[Step], journal: Path) -> Lif
         result.completed = True
     except (grpc.RpcError, CheckFailed, AssertionError) as error:
         result.failure = f"{step_name}: {_summary(error)}"
-        _destroy_what_is_left(fake, state, journal)
+        _destroy_what_is_left(fake, state, home)
     return result
 
 
-def _destroy_what_is_left(
-    fake: FakeApiProcess, state: dict[str, StateEntry], journal: Path
-) -> None:
+def _destroy_what_is_left(fake: FakeApiProcess, state: dict[str, StateEntry], home: Path) -> None:
     """After a failed lifecycle, try once more (faults still on) so leaks count only real ones."""
     try:
-        with provider_process(fake, journal) as provider:
+        with provider_process(fake, home) as provider:
             Deployment(provider, state).destroy()
     except grpc.RpcError:
         pass
@@ -197,10 +194,19 @@ def run_fault_lifecycles(
     parallel: int = 4,
     slow_seconds: float = 0.2,
     kinds: tuple[str, ...] = DEFAULT_RANDOM_KINDS,
+    machines: int = 2,
+    identical: bool = False,
     on_done: Callable[[LifecycleResult], None] | None = None,
 ) -> FaultRun:
-    """``count`` lifecycles, ``parallel`` at a time, against a fake emptied first."""
-    steps = [lifecycle_steps(index) for index in range(count)]
+    """``count`` lifecycles, ``parallel`` at a time, against a fake emptied first.
+
+    Each lifecycle is a stack of its own, on one of ``machines`` (its journal directory is that
+    machine's); ``identical`` stacks declare identical instances, which only stacks that share
+    a machine can tell apart when a start's answer is lost.
+    """
+    steps = [
+        lifecycle_steps(0 if identical else index, stack=f"stack-{index}") for index in range(count)
+    ]
     fake.reset()
     fake.faults(
         random={"rate": rate, "seed": seed, "kinds": list(kinds)}, slow_seconds=slow_seconds
@@ -209,8 +215,8 @@ def run_fault_lifecycles(
     with tempfile.TemporaryDirectory() as scratch:
 
         def one(index: int) -> LifecycleResult:
-            journal = Path(scratch) / f"journal-{index}.json"
-            result = run_lifecycle(fake, steps[index], journal)
+            home = Path(scratch) / f"machine-{index % machines}"
+            result = run_lifecycle(fake, steps[index], home)
             if on_done is not None:
                 on_done(result)
             return result
@@ -221,6 +227,12 @@ def run_fault_lifecycles(
     state = fake.state()
     fake.faults(clear={})
     recorded = set().union(*(r.recorded_ids for r in results))
+    held_by_two = {
+        id_
+        for index, result in enumerate(results)
+        for other in results[index + 1 :]
+        for id_ in result.recorded_ids & other.recorded_ids
+    }
     return FaultRun(
         rate=rate,
         seed=seed,
@@ -228,6 +240,7 @@ def run_fault_lifecycles(
         completed=sum(r.completed for r in results),
         leaked=len(state["instances"]),
         duplicates=max(0, state["starts"] - len(recorded)),
+        shared=len(held_by_two),
         disagreements=[d for r in results for d in r.disagreements],
         failures=[r.failure for r in results if r.failure],
         starts=state["starts"],
@@ -253,7 +266,7 @@ def run_long_create(
     fake = start_fake_api("--step-seconds", str(step_seconds), "--num-steps", str(num_steps))
     try:
         with tempfile.TemporaryDirectory() as scratch:
-            with provider_process(fake, Path(scratch) / "journal.json") as provider:
+            with provider_process(fake, Path(scratch)) as provider:
                 stack = Deployment(provider)
                 began = time.monotonic()
                 stack.up({"chat": dict(inputs)})
@@ -270,16 +283,17 @@ def run_long_create(
 
 def fault_table(runs: list[FaultRun]) -> str:
     rows = [
-        "| fault rate | seed | lifecycles | completed | leaked | duplicates | disagreements "
-        "| API calls | faults injected | starts | time |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| fault rate | seed | stacks | completed | leaked | duplicates | held by two "
+        "| disagreements | API calls | faults injected | starts | time |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(run.faults_injected.items()))
         rows.append(
             f"| {run.rate:.0%} | {run.seed} | {run.lifecycles} | {run.completed} "
             f"({run.completed / run.lifecycles:.0%}) | {run.leaked} | {run.duplicates} "
-            f"| {len(run.disagreements)} | {run.api_calls} | {run.faults_total} ({kinds}) "
+            f"| {run.shared} | {len(run.disagreements)} | {run.api_calls} "
+            f"| {run.faults_total} ({kinds}) "
             f"| {run.starts} | {run.seconds:.0f} s |"
         )
     return "\n".join(rows)
@@ -336,6 +350,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=6, help="lifecycles at a time")
     parser.add_argument("--step-seconds", type=float, default=0.05, help="fake init step length")
     parser.add_argument("--slow-seconds", type=float, default=1.0, help="a slow fault's delay")
+    parser.add_argument(
+        "--machines", type=int, default=2, help="journal directories the stacks are spread over"
+    )
+    parser.add_argument(
+        "--identical",
+        action="store_true",
+        help="every stack declares identical instances (give them one machine: --machines 1)",
+    )
     parser.add_argument("--long-create", action="store_true", help="also the >200 s create")
     parser.add_argument("--write", type=Path, help="record the figures in this Markdown file")
     parser.add_argument("--label", default="soak", help="the section of --write to replace")
@@ -369,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
                     count=args.lifecycles,
                     parallel=args.parallel,
                     slow_seconds=args.slow_seconds,
+                    machines=args.machines,
+                    identical=args.identical,
                     on_done=progress,
                 )
             )
@@ -382,7 +406,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         write_section(args.write, args.label, text)
     ok = all(
-        r.completed == r.lifecycles and not (r.leaked or r.duplicates or r.disagreements)
+        r.completed == r.lifecycles
+        and not (r.leaked or r.duplicates or r.shared or r.disagreements)
         for r in runs
     )
     if args.long_create:

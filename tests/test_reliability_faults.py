@@ -33,6 +33,7 @@ def test_lifecycles_complete_under_random_faults(
     assert run.completed == CI_LIFECYCLES
     assert run.leaked == 0
     assert run.duplicates == 0
+    assert run.shared == 0
     assert run.disagreements == []
     assert run.starts == 2 * CI_LIFECYCLES  # create and replace, each exactly once
     assert run.faults_total >= rate * run.api_calls / 2, "the faults were really injected"

@@ -319,7 +319,10 @@ class InstanceInputs:
         default=True,
     )
     adopt_existing: bool = _input(
-        "adopt an instance an interrupted `up` left behind instead of starting a second",
+        "take an instance whose ownership is inferred: the one an interrupted `up` of this "
+        "resource started (its journal record), or the only new instance after a start whose "
+        "answer was lost; `false` infers nothing and fails instead (for stacks on other "
+        "machines that start identical instances at the same moment)",
         change=Change.UPDATE,
         rule=Flag(),
         default=True,

@@ -185,6 +185,7 @@ class Client:
         *,
         resolved: InstanceArgs | None = None,
         ledger: StartLedger | None = None,
+        take_uncertain: bool = True,
     ) -> Instance:
         """Start one instance, exactly once: a send whose outcome is unknown is reconciled
         against the instance list, never resent blindly (see :mod:`~pulumi_cortecs.api._starts`).
@@ -193,6 +194,9 @@ class Client:
         when not given): an uncertain start is matched on all of them. ``ledger`` is where the
         start is written ahead (default: this client's own record of its starts); a provider
         passes its journal, so that processes sharing it tell their instances apart.
+        ``take_uncertain=False`` never takes the only new instance after a lost answer (another
+        start with the same arguments, unknown to the ledger, may have made it): it fails with
+        :class:`UncertainStartError` naming it.
         """
         resolved = resolved or resolve_defaults(args, self.get_model(args.model_id))
         ledger = ledger or self._ledger
@@ -208,6 +212,7 @@ class Client:
             clock=self._clock,
             sleep=self._sleep,
             settle_seconds=self._settle_seconds,
+            take_uncertain=take_uncertain,
         )
         launched_at = self._clock()
         try:

@@ -125,6 +125,8 @@ class Starter:
     clock: Callable[[], float]
     sleep: Callable[[float], None]
     settle_seconds: float = SETTLE_SECONDS
+    take_uncertain: bool = True
+    """Whether an uncertain start may take its only candidate; ``False`` never infers."""
     _unresolved: bool = False
 
     @property
@@ -173,12 +175,12 @@ class Starter:
             # An entry the client cannot read may be the one this start created.
             unreadable = unreadable_newcomers(listed, self.intent)
             rivals = self.ledger.in_flight(self.intent)
-            if len(found) == 1 and not unreadable and rivals == 0:
+            if len(found) == 1 and not unreadable and rivals == 0 and self.take_uncertain:
                 self._unresolved = False
                 return found[0]
             # Rivals that learn their outcome claim their instances; a lagging list shows ours.
             waited = self.clock() - began
-            if rivals > 0:
+            if rivals > 0 and self.take_uncertain:
                 waiting_helps = waited < RIVALS_SECONDS
             else:
                 waiting_helps = not found and waited < self.settle_seconds
@@ -194,7 +196,9 @@ class Starter:
             f"POST {START_PATH} had an unknown outcome, and it cannot be told whether it "
             f"created {_which(ids)}: "
             + (
-                f"{rivals} other start(s) with the same arguments are still under way"
+                "taking an instance whose ownership is only inferred is turned off"
+                if not self.take_uncertain
+                else f"{rivals} other start(s) with the same arguments are still under way"
                 if rivals
                 else "the API lists an entry this client cannot read"
                 if unreadable

@@ -36,9 +36,12 @@ from pulumi_cortecs.api._models import InstanceArgs
 from pulumi_cortecs.api._starts import StartIntent
 
 FORMAT = 1
-SENDING, STARTED, UNRESOLVED = "sending", "started", "unresolved"
+SENDING, STARTED, UNRESOLVED, HANDED = "sending", "started", "unresolved", "handed"
 # A start whose request is still under way after this long is a dead process's.
 IN_FLIGHT_SECONDS = 900.0
+# How long a record the engine has taken over is kept: a rival start that is still checking
+# what its own, uncertain request did must go on seeing this instance as someone's.
+HANDED_SECONDS = 900.0
 _HOST = socket.gethostname()
 
 
@@ -96,6 +99,11 @@ class Entry:
         """The instances this start created, or may have created."""
         return {self.instance_id} if self.instance_id else set(self.candidates)
 
+    @property
+    def pending(self) -> bool:
+        """Whether the engine does not have its instance yet (it is left to this journal)."""
+        return self.state != HANDED
+
     def in_flight(self, now: float) -> bool:
         """Whether its request may still be under way (a live process is sending it)."""
         if self.state != SENDING or now - self.recorded_at > IN_FLIGHT_SECONDS:
@@ -149,15 +157,19 @@ class Journal:
                 if entry.key == key:
                     entries[index] = replace(entry, **changes)
 
-    def drop(self, owner: Owner, *, key: str | None = None, instance_id: str | None = None) -> None:
-        """Forget a start (by its key) or every record of an instance the engine now has."""
+    def drop(self, owner: Owner, key: str) -> None:
+        """Forget a start that created nothing."""
         with self._changing(owner) as entries:
-            entries[:] = [
-                e
-                for e in entries
-                if not (key is not None and e.key == key)
-                and not (instance_id is not None and e.instance_id == instance_id)
-            ]
+            entries[:] = [entry for entry in entries if entry.key != key]
+
+    def hand_over(self, owner: Owner, instance_id: str) -> None:
+        """The engine has the instance now (or it is gone): its records are no longer this
+        journal's to keep, only to show to rival starts for a while (:data:`HANDED_SECONDS`)."""
+        now = self._clock()
+        with self._changing(owner) as entries:
+            for index, entry in enumerate(entries):
+                if entry.instance_id == instance_id and entry.pending:
+                    entries[index] = replace(entry, state=HANDED, recorded_at=now)
 
     def ledger(self, owner: Owner, held: Callable[[], Collection[str]]) -> JournalLedger:
         return JournalLedger(self, owner, held)
@@ -170,6 +182,8 @@ class Journal:
             entries = _read(path)
             before = list(entries)
             yield entries
+            expired = self._clock() - HANDED_SECONDS
+            entries[:] = [e for e in entries if e.pending or e.recorded_at > expired]
             if entries != before:
                 _write(path, entries)
 
@@ -189,7 +203,7 @@ class JournalLedger:
         self.journal.settle(self.owner, intent.key, state=STARTED, instance_id=instance_id)
 
     def abandon(self, intent: StartIntent) -> None:
-        self.journal.drop(self.owner, key=intent.key)
+        self.journal.drop(self.owner, intent.key)
 
     def unresolved(self, intent: StartIntent, candidates: Collection[str]) -> None:
         self.journal.settle(self.owner, intent.key, state=UNRESOLVED, candidates=list(candidates))

@@ -54,20 +54,24 @@ class Ownership:
         self, owner: Owner, args: InstanceArgs, resolved: InstanceArgs, *, adopt: bool
     ) -> Instance:
         """An instance for a new resource: the one an interrupted ``up`` of this very resource
-        started (if ``adopt``), else a new one, written ahead in the journal."""
+        started, else a new one, written ahead in the journal. ``adopt=False`` infers nothing:
+        no record is adopted, and a start whose answer was lost fails rather than take the
+        only new instance (which a stack on another machine may have started)."""
         context = self._context
         instance = self._left_behind(owner, resolved) if adopt else None
         if instance is None:
             ledger = context.journal.ledger(owner, self.held)
-            instance = context.client.start(args, resolved=resolved, ledger=ledger)
+            instance = context.client.start(
+                args, resolved=resolved, ledger=ledger, take_uncertain=adopt
+            )
             # The first thing the log says about it: a run whose journal is lost still has this.
             pulumi.log.info(f"started {instance.instance_id} for {owner}: {describe(resolved)}")
         self.hold(instance.instance_id)
         return instance
 
     def release(self, owner: Owner, instance_id: str) -> None:
-        """The engine has the instance now: its journal record is no longer needed."""
-        self._context.journal.drop(owner, instance_id=instance_id)
+        """The engine has the instance now (or it is gone): no record keeps it any more."""
+        self._context.journal.hand_over(owner, instance_id)
 
     def _left_behind(self, owner: Owner, resolved: InstanceArgs) -> Instance | None:
         """The instance that an earlier, interrupted ``up`` of this resource started with these
@@ -75,7 +79,7 @@ class Ownership:
         journal = self._context.journal
         now = time.time()
         for entry in journal.entries(owner):
-            if entry.owner != str(owner) or entry.in_flight(now):
+            if entry.owner != str(owner) or not entry.pending or entry.in_flight(now):
                 continue
             instance = self._instance_of(owner, entry)
             if instance is None:
@@ -102,7 +106,7 @@ class Ownership:
             try:
                 return self._context.client.get_instance(entry.instance_id)
             except NotFoundError:
-                journal.drop(owner, key=entry.key)  # deleted since: nothing is billed
+                journal.drop(owner, entry.key)  # deleted since: nothing is billed
                 return None
         intent = StartIntent(entry.resolved, frozenset(entry.snapshot), key=entry.key)
         others = [e for _, e in journal.all_entries() if e.key != entry.key]
@@ -112,7 +116,7 @@ class Ownership:
         unreadable = unreadable_newcomers(listed, intent)
         rivals = [e for e in others if e.in_flight(time.time()) and e.resolved == entry.resolved]
         if not found and not unreadable:
-            journal.drop(owner, key=entry.key)  # the interrupted start created nothing
+            journal.drop(owner, entry.key)  # the interrupted start created nothing
             return None
         if len(found) == 1 and not unreadable and not rivals:
             journal.settle(owner, entry.key, state=STARTED, instance_id=found[0].instance_id)

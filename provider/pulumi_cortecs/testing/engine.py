@@ -29,8 +29,14 @@ TYPE_TOKEN = "pulumi-python:dynamic/cortecs:ManagedInstance"
 UNKNOWN = rpc.UNKNOWN
 
 
-def program_inputs(build: Callable[[], Iterable[pulumi.Resource]]) -> dict[str, dict[str, Any]]:
-    """The inputs the engine would receive for each resource a program declares, by name."""
+PROJECT = "cortecs-instances"
+
+
+def program_inputs(
+    build: Callable[[], Iterable[pulumi.Resource]], *, stack: str = "test"
+) -> dict[str, dict[str, Any]]:
+    """The inputs the engine would receive for each resource a program declares, by name, when
+    the program runs for ``stack`` of project :data:`PROJECT`."""
     captured: dict[str, dict[str, Any]] = {}
 
     class Capture(pulumi.runtime.Mocks):
@@ -42,7 +48,7 @@ def program_inputs(build: Callable[[], Iterable[pulumi.Resource]]) -> dict[str, 
         def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
             return {}, []
 
-    pulumi.runtime.set_mocks(Capture(), project="cortecs-instances", stack="test", preview=False)
+    pulumi.runtime.set_mocks(Capture(), project=PROJECT, stack=stack, preview=False)
 
     def declare() -> pulumi.Output[Any]:
         return pulumi.Output.all(*[resource.urn for resource in build()])
@@ -79,7 +85,7 @@ class ProviderProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.dynamic"],
             cwd=self.cwd,
-            env={**self.env, "PULUMI_PROJECT": "cortecs-instances"},
+            env={**self.env, "PULUMI_PROJECT": PROJECT},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
