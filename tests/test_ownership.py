@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +26,8 @@ import grpc
 import pytest
 from pulumi_cortecs import ManagedInstance
 from pulumi_cortecs.testing import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
     Deployment,
     FakeApiProcess,
     ProviderProcess,
@@ -313,8 +317,24 @@ def test_a_fresh_runner_without_the_journal_starts_anew_and_the_log_names_the_fi
     assert rerun.up(chat=inputs) == {"chat": "create"}
     assert rerun.held() != [orphan], "nothing proves the orphan is this resource's"
     assert cortecs_api.state()["starts"] == 2
-    # Its only record is the first run's log (asserted above) and the lost machine's journal.
+    # Its only record is the first run's log (asserted above) and the lost machine's journal,
+    # where `orphans` shows it, its owner and how to clean it.
     assert orphan in journaled(first)
+    listed = subprocess.run(
+        [sys.executable, "-m", "pulumi_cortecs", "orphans", "--json"],
+        env=provider_env(
+            first.home,
+            CORTECS_API_BASE_URL=cortecs_api.api_base_url,
+            CORTECS_CLIENT_ID=DEMO_CLIENT_ID,
+            CORTECS_CLIENT_SECRET=DEMO_CLIENT_SECRET,
+        ),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    [row] = json.loads(listed.stdout)["orphans"]
+    assert (row["instance_id"], row["owner"]) == (orphan, first.owner())
+    assert f"cortecs-instances delete {orphan}" in row["clean"]
     assert_each_instance_owned_once(cortecs_api, first, rerun)
 
 

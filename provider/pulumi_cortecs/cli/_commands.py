@@ -136,7 +136,29 @@ COMMANDS: tuple[Command[Any], ...] = (
         arguments=(INSTANCE_IDS,),
         confirms=True,
     ),
+    Command(
+        name="orphans",
+        help="instances a journal records as started but no stack holds, and how to clean each",
+        description="Instances that a provider started for a resource, wrote in its journal, "
+        "and never handed to the resource's stack (an interrupted `pulumi up`, a create whose "
+        "cleanup failed): they bill while they run. Each comes with its owner "
+        "(project/stack/resource), age, price and what to do about it. Read from the journal "
+        "directory: --journal-dir, else CORTECS_JOURNAL_DIR, else the default per user.",
+        needs_credentials=True,
+        rows=_queries.orphan_rows,
+        json_key="orphans",
+        render=_views.orphans_table,
+        arguments=(
+            argument(
+                "--journal-dir",
+                metavar="DIR",
+                help="the journal directory (default: $CORTECS_JOURNAL_DIR, else "
+                "~/.local/state/pulumi-cortecs/journal)",
+            ),
+        ),
+    ),
 )
+
 
 BY_NAME: dict[str, Command[Any]] = {command.name: command for command in COMMANDS}
 

@@ -7,6 +7,8 @@ import difflib
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import TypeVar
 
 from pulumi_cortecs import (
@@ -17,9 +19,18 @@ from pulumi_cortecs import (
     NotFoundError,
     PriceInfo,
 )
+from pulumi_cortecs._journal import Journal, default_directory
+from pulumi_cortecs._schema import JOURNAL_DIR
 from pulumi_cortecs.cli._context import Context
 from pulumi_cortecs.cli._errors import UsageError
-from pulumi_cortecs.cli._rows import PENDING, RUNNING, HardwareRow, InstanceRow, ModelRow
+from pulumi_cortecs.cli._rows import (
+    PENDING,
+    RUNNING,
+    HardwareRow,
+    InstanceRow,
+    ModelRow,
+    OrphanRow,
+)
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -160,3 +171,66 @@ def _in_parallel(call: Callable[[T], U], items: Sequence[T]) -> list[U]:
         return [call(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(_PARALLEL_REQUESTS, len(items))) as pool:
         return list(pool.map(call, items))
+
+
+def orphan_rows(ctx: Context, args: argparse.Namespace) -> list[OrphanRow]:
+    """What the journal directory (``--journal-dir``, ``CORTECS_JOURNAL_DIR`` or the default)
+    records as started for a resource but never handed to its stack, as the API shows it now."""
+    directory = Path(JOURNAL_DIR.value(args.journal_dir) or default_directory())
+    records = [(path, e) for path, e in Journal(directory).all_entries() if e.pending]
+    if not records:
+        return []
+    live = {instance.instance_id: instance for instance in ctx.client.list_instances()}
+    price = prices(ctx.client)
+    moment = ctx.now()
+    rows = []
+    for path, entry in records:
+        ids: list[str | None] = [*sorted(entry.owned())] or [None]
+        for instance_id in ids:
+            instance = live.get(instance_id or "")
+            started_with = instance.instance_args if instance else entry.resolved
+            hardware = price.get(started_with.hardware_type_id or "")
+            recorded = datetime.fromtimestamp(entry.recorded_at, timezone.utc)
+            rows.append(
+                OrphanRow(
+                    instance_id=instance_id,
+                    owner=entry.owner,
+                    record=entry.state,
+                    recorded_at=recorded.isoformat(),
+                    age_seconds=round(max(0.0, (moment - recorded).total_seconds())),
+                    status=instance.status if instance else ("gone" if instance_id else None),
+                    model_name=started_with.hf_name,
+                    hardware_type_id=started_with.hardware_type_id,
+                    estimated_cost_per_hour=(
+                        round(hardware.price_per_hour * (started_with.num_workers or 1), 6)
+                        if hardware
+                        else None
+                    ),
+                    currency=hardware.currency if hardware else None,
+                    journal=str(path),
+                    clean=_how_to_clean(entry.owner, entry.state, instance_id, instance),
+                )
+            )
+    return rows
+
+
+def _how_to_clean(
+    owner: str, record: str, instance_id: str | None, instance: Instance | None
+) -> str:
+    _, stack, resource = owner.split("/", 2)
+    if instance_id is None:
+        return (
+            f"its start's answer never came: the next `pulumi up` of stack {stack} checks what "
+            f"it created for {resource}"
+        )
+    if instance is None:
+        return f"gone, nothing is billed; the next `pulumi up` of stack {stack} forgets it"
+    if record == "unresolved":
+        return (
+            f"may be another stack's: if no stack's state holds it, `cortecs-instances delete "
+            f"{instance_id}`"
+        )
+    return (
+        f"`pulumi up` of stack {stack} adopts it while it declares {resource} with the same "
+        f"arguments; or `cortecs-instances delete {instance_id}`"
+    )

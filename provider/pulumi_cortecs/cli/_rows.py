@@ -196,3 +196,27 @@ def _aware(moment: datetime | None) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment
+
+
+@dataclass(frozen=True)
+class OrphanRow(Row):
+    """An instance a journal records as started (or maybe started) and never handed to a
+    stack: billed while it runs, and in no stack's state."""
+
+    instance_id: str | None
+    """``None``: a start whose answer never came, not yet reconciled."""
+    owner: str
+    """``project/stack/resource``: the resource that started it."""
+    record: str
+    """``started``; ``unresolved`` (it may be this start's or another's); ``sending``."""
+    recorded_at: str
+    age_seconds: int
+    status: str | None
+    """As the API reports it now; ``gone`` when it no longer exists; ``None`` when unknown."""
+    model_name: str
+    hardware_type_id: str | None
+    estimated_cost_per_hour: float | None
+    currency: str | None
+    journal: str
+    clean: str
+    """What to do about it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pulumi_cortecs.cli._rows import HardwareRow, InstanceRow, ModelRow, OutcomeRow
+from pulumi_cortecs.cli._rows import HardwareRow, InstanceRow, ModelRow, OrphanRow, OutcomeRow
 from pulumi_cortecs.cli._tables import (
     Cell,
     Column,
@@ -201,3 +201,30 @@ def outcomes_table(rows: Sequence[OutcomeRow], layout: Layout) -> str:
         for row in rows
     ]
     return format_table(columns, table, layout)
+
+
+def orphans_table(rows: Sequence[OrphanRow], layout: Layout) -> str:
+    """The orphans, then what to do about each (the advice is too long for a column)."""
+    if not rows:
+        return "No orphans: every instance a journal recorded is in a stack's state.\n"
+    columns = [
+        Column("INSTANCE ID"),
+        Column("OWNER", shrink=2, min_width=16),
+        Column("RECORD"),
+        Column("STATUS"),
+        Column("AGE", right=True),
+        Column("PRICE/HOUR", right=True, drop=1),
+    ]
+    table: list[list[Cell]] = [
+        [
+            row.instance_id or "?",
+            row.owner,
+            row.record,
+            row.status or "-",
+            format_age(row.age_seconds),
+            format_price(row.estimated_cost_per_hour, row.currency),
+        ]
+        for row in rows
+    ]
+    advice = "".join(f"{row.instance_id or row.owner}: {row.clean}\n" for row in rows)
+    return format_table(columns, table, layout) + "\n" + advice

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pulumi_cortecs._exceptions import ApiConnectionError, ApiError, MissingCredentialsError
+from pulumi_cortecs._journal import Journal, default_directory
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.resource._catalog import Catalog
 from pulumi_cortecs.resource._inputs import Failure
-from pulumi_cortecs.resource._journal import Journal, default_directory
 from pulumi_cortecs.resource._settings import ProviderSettings
 
 # A deployment rides out about half a minute of API trouble per call (backoff 0.5 s doubling)

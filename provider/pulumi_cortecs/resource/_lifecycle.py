@@ -15,13 +15,13 @@ from typing import Any
 import pulumi
 
 from pulumi_cortecs._exceptions import NotFoundError, ProvisioningError, UncertainStartError
+from pulumi_cortecs._journal import Owner
 from pulumi_cortecs._schema import InstanceInputs, InstanceState
 from pulumi_cortecs.api._defaults import resolve_defaults
 from pulumi_cortecs.api._models import PENDING, STOPPED, Instance, InstanceArgs
 from pulumi_cortecs.resource import _preview
 from pulumi_cortecs.resource._context import ProviderContext
 from pulumi_cortecs.resource._inputs import checked_inputs, input_props, start_args
-from pulumi_cortecs.resource._journal import Owner
 from pulumi_cortecs.resource._ownership import Ownership, owner_of
 from pulumi_cortecs.resource._readiness import wait_until_answering
 from pulumi_cortecs.resource._settings import ConfigSource, ProviderSettings

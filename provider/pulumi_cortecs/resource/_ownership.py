@@ -17,11 +17,11 @@ import uuid
 import pulumi
 
 from pulumi_cortecs._exceptions import NotFoundError, ProvisioningError
+from pulumi_cortecs._journal import STARTED, UNRESOLVED, Entry, Owner
 from pulumi_cortecs.api._defaults import started_with
 from pulumi_cortecs.api._models import Instance, InstanceArgs
 from pulumi_cortecs.api._starts import StartIntent, candidates, unreadable_newcomers
 from pulumi_cortecs.resource._context import ProviderContext
-from pulumi_cortecs.resource._journal import STARTED, UNRESOLVED, Entry, Owner
 
 
 def owner_of(owner: str | None) -> Owner:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from pulumi_cortecs.resource._journal import default_directory
+from pulumi_cortecs._journal import default_directory
 from pulumi_cortecs.testing.fake import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 DEMO_CONFIG = {

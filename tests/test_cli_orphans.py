@@ -1,0 +1,100 @@
+"""`orphans`: what a journal records as started and no stack holds, with what to do about it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from pulumi_cortecs import Client, InstanceArgs
+from pulumi_cortecs._journal import HANDED, STARTED, UNRESOLVED, Journal, Owner
+from pulumi_cortecs.api._starts import StartIntent
+from pulumi_cortecs.cli import _main as cli
+from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, FakeBackend
+
+from tests import LLAMA_ID
+
+OWNER = Owner("cortecs-instances", "dev", "chat")
+RESOLVED = InstanceArgs(
+    model_id=LLAMA_ID,
+    hardware_type_id="NVIDIA_L4_1",
+    context_length=16000,
+    billing_interval="per_minute",
+    num_workers=1,
+)
+RECORDED_AT = datetime(2027, 1, 15, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORTECS_CLIENT_ID", DEMO_CLIENT_ID)
+    monkeypatch.setenv("CORTECS_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+    monkeypatch.delenv("CORTECS_JOURNAL_DIR", raising=False)
+
+
+def record(journal: Journal, *, state: str, instance_id: str | None = None, **more: object) -> None:
+    intent = StartIntent(RESOLVED, frozenset())
+    journal.begin(OWNER, intent)
+    journal.settle(OWNER, intent.key, state=state, instance_id=instance_id, **more)
+
+
+def start_instance() -> str:
+    with Client() as client:
+        return client.start(InstanceArgs(model_id=LLAMA_ID), resolved=RESOLVED).instance_id
+
+
+def orphans(capsys: pytest.CaptureFixture[str], directory: Path, *flags: str) -> str:
+    now = RECORDED_AT + timedelta(minutes=42)
+    code = cli.main(["orphans", "--journal-dir", str(directory), *flags], now=lambda: now)
+    captured = capsys.readouterr()
+    assert (code, captured.err) == (0, "")
+    return captured.out
+
+
+def test_each_record_is_listed_with_its_owner_age_price_and_how_to_clean_it(
+    cortecs_mock: FakeBackend, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = Journal(tmp_path, clock=RECORDED_AT.timestamp)
+    running = start_instance()
+    record(journal, state=STARTED, instance_id=running)
+    record(journal, state=STARTED, instance_id="instance-999")  # deleted since
+    record(journal, state=UNRESOLVED, candidates=[running])
+    record(journal, state="sending")  # its process died before the answer came
+    record(journal, state=HANDED, instance_id="instance-777")  # the stack has it: not listed
+
+    rows = json.loads(orphans(capsys, tmp_path, "--json"))["orphans"]
+    assert [(r["instance_id"], r["record"], r["status"]) for r in rows] == [
+        (running, "started", "pending"),
+        ("instance-999", "started", "gone"),
+        (running, "unresolved", "pending"),
+        (None, "sending", None),
+    ]
+    first = rows[0]
+    assert first["owner"] == "cortecs-instances/dev/chat"
+    assert first["age_seconds"] == 42 * 60
+    assert (first["estimated_cost_per_hour"], first["currency"]) == (0.89, "EUR")
+    assert first["journal"] == str(journal.path("cortecs-instances", "dev"))
+    assert "`pulumi up` of stack dev adopts it while it declares chat" in first["clean"]
+    assert f"`cortecs-instances delete {running}`" in first["clean"]
+    assert "nothing is billed" in rows[1]["clean"]
+    assert "may be another stack's" in rows[2]["clean"]
+    assert "answer never came" in rows[3]["clean"]
+
+    table = orphans(capsys, tmp_path)
+    assert table.splitlines()[0].split() == [
+        "INSTANCE",
+        "ID",
+        "OWNER",
+        "RECORD",
+        "STATUS",
+        "AGE",
+        "PRICE/HOUR",
+    ]
+    assert f"{running}: `pulumi up` of stack dev adopts it" in table
+
+
+def test_an_empty_or_absent_journal_has_no_orphans(
+    cortecs_mock: FakeBackend, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert orphans(capsys, tmp_path / "never-written").startswith("No orphans")
