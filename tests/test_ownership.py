@@ -411,3 +411,22 @@ def test_two_processes_writing_one_journal_lose_no_record(
     assert sorted(i["instance_id"] for i in cortecs_api.instances()) == sorted(ids)
     assert cortecs_api.state()["starts"] == 24, "every start the killed runs made was adopted"
     assert journaled(rerun) == set(), "every record forgotten once the engine has its id"
+
+
+def test_a_start_waiting_out_a_rate_limit_never_holds_up_another_resources_check_or_diff(
+    cortecs_api: FakeApiProcess, stacks: Callable[..., Stack]
+) -> None:
+    stack = stacks("a")
+    other = stack.declare("other", model_id=LLAMA)
+    stack.up(other=other)
+    cortecs_api.faults(fail_next={"status": 429, "path": "/instances/start", "retry_after": 5})
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        creating = pool.submit(stack.up, other=other, chat=stack.declare(model_id=LLAMA))
+        wait_for(lambda: cortecs_api.state()["faults_injected"].get("429") == 1)
+        entry = stack.deployment.state["other"]
+        checked, failures = stack.provider.check(other)
+        stack.provider.diff(entry.id, entry.outputs, checked)
+        assert not creating.done(), "check and diff answered while the start was waiting"
+        assert failures == []
+        assert creating.result() == {"other": "same", "chat": "create"}
+    assert_each_instance_owned_once(cortecs_api, stack)
