@@ -16,6 +16,8 @@
     │   └── ReadinessProbeError       an instance runs but its chat endpoint does not answer
     ├── UnknownModelError             a model the catalog does not list (also a LookupError)
     ├── ProvisioningError             a create or update failed; says what became of the instance
+    │   └── InitializationFailed      ... and the instance is kept, for the engine to record
+    ├── OperationCancelled            the engine cancelled the operation (Ctrl-C)
     ├── JournalError                  the journal of unfinished creates cannot be read or written
     ├── MissingApiKeyError            no API key for an instance's endpoint (also a ValueError)
     └── InstanceNotServingError       an instance without a base_url yet (also a ValueError)
@@ -142,6 +144,21 @@ class UnknownModelError(CortecsError, LookupError):
 class ProvisioningError(CortecsError):
     """A create or update failed after an instance was started; the message says what became
     of it (deleted, or kept and recorded for the next run)."""
+
+
+class InitializationFailed(ProvisioningError):
+    """A create or update failed or was cancelled after the instance existed, and the instance
+    was kept rather than deleted: a native provider hands it to the engine as partial state
+    (``instance_id``, and ``outputs`` as the instance was last seen)."""
+
+    def __init__(self, message: str, *, instance_id: str, outputs: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.instance_id = instance_id
+        self.outputs = outputs
+
+
+class OperationCancelled(CortecsError):
+    """The engine cancelled the operation (Ctrl-C, or it is shutting down): waits end at once."""
 
 
 class JournalError(CortecsError):
