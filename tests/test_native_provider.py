@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +15,6 @@ from typing import Any
 import pytest
 import yaml
 from pulumi.runtime.proto import provider_pb2
-
 from pulumi_cortecs import Client, InstanceArgs, __version__
 from pulumi_cortecs._schema import INPUTS, OUTPUTS
 from pulumi_cortecs.native import INSTANCE, package_schema
@@ -28,6 +26,7 @@ from pulumi_cortecs.testing import (
     provider_env,
 )
 from pulumi_cortecs.testing.plugin import InitFailed, PluginProcess, secret_keys, struct, urn
+
 from tests import LLAMA, PROJECT_ROOT
 
 pytestmark = pytest.mark.engine
@@ -70,8 +69,15 @@ def test_the_plugin_introduces_itself_with_the_schema_generated_from_the_propert
     assert schema == package_schema()
     resource = schema["resources"][INSTANCE]
     assert resource["requiredInputs"] == ["modelId"]
-    assert {name for name, spec in resource["inputProperties"].items() if spec.get("replaceOnChanges")} == {
-        "modelId", "hardwareTypeId", "contextLength", "billingInterval", "numWorkers"
+    replacing = {
+        n for n, spec in resource["inputProperties"].items() if spec.get("replaceOnChanges")
+    }
+    assert replacing == {
+        "modelId",
+        "hardwareTypeId",
+        "contextLength",
+        "billingInterval",
+        "numWorkers",
     }
     assert "owner" not in resource["inputProperties"], "the engine's URN names the owner"
     variables = schema["config"]["variables"]
@@ -79,7 +85,9 @@ def test_the_plugin_introduces_itself_with_the_schema_generated_from_the_propert
     assert variables["clientId"]["defaultInfo"] == {"environment": ["CORTECS_CLIENT_ID"]}
 
 
-@pytest.mark.skipif(not METASCHEMA.exists(), reason="shared/pulumi/package-metaschema.json is absent")
+@pytest.mark.skipif(
+    not METASCHEMA.exists(), reason="../shared/pulumi/package-metaschema.json absent"
+)
 def test_the_schema_is_valid_against_pulumis_package_metaschema() -> None:
     import jsonschema
 
@@ -175,13 +183,14 @@ def test_cancel_stops_every_wait_and_keeps_what_was_started(
         while cortecs_api.state()["starts"] < 3:
             time.sleep(0.02)
         plugin.cancel()
-        reported = []
+        reported: list[InitFailed] = []
         for create in creates:
             with pytest.raises(InitFailed) as failed:
                 create.result()
-            reported.append(failed.value.id)
-    assert sorted(reported) == sorted(i["instance_id"] for i in cortecs_api.instances())
-    assert all("cancelled" in message for message in [str(e) for e in reported] + [failed.value.message])
+            reported.append(failed.value)
+    kept = sorted(i["instance_id"] for i in cortecs_api.instances())
+    assert sorted(partial.id for partial in reported) == kept, "every started instance reported"
+    assert all("cancelled" in partial.message for partial in reported)
     with pytest.raises(Exception, match="cancelled before anything was started"):
         plugin.create("late", news[0])
     assert cortecs_api.state()["starts"] == 3

@@ -1,8 +1,10 @@
 """Bad input, bad settings and bad answers: each fails at preview with a message that names the
-field and what it accepts, and nothing is started, stopped or deleted."""
+field and what it accepts, and nothing is started, stopped or deleted. An id with a '?', '#' or
+'/' in it names no other instance."""
 
 from __future__ import annotations
 
+import math
 import threading
 import traceback
 from collections.abc import Iterator
@@ -13,15 +15,18 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from pulumi_cortecs import ApiError, Client
-from pulumi_cortecs._exceptions import MalformedResponseError
+from pulumi_cortecs import ApiError, Client, InstanceArgs
+from pulumi_cortecs._exceptions import MalformedResponseError, NotFoundError
+from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, FakeBackend, FakeServer
 from pulumi_cortecs.testing.engine import CheckFailed, Deployment, ProviderProcess
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env
 
-from tests import LLAMA
+from tests import LLAMA, LLAMA_ID
 from tests.test_engine_lifecycle import declare
 
 pytestmark = pytest.mark.engine
+
+CANARY = "canary-credential-3c91e0"
 
 # (inputs, the field the failure must name, words the reason must contain)
 BAD_INPUTS: dict[str, tuple[dict[str, Any], str, str]] = {
@@ -72,7 +77,77 @@ BAD_INPUTS: dict[str, tuple[dict[str, Any], str, str]] = {
     "price limit as text": (
         {"max_price_per_hour": "cheap"},
         "max_price_per_hour",
-        "a number greater than 0",
+        "a finite number greater than 0, got 'cheap'",
+    ),
+    "timeout infinite": (
+        {"wait_timeout_seconds": math.inf},
+        "wait_timeout_seconds",
+        "a finite number greater than 0, got inf",
+    ),
+    "timeout not a number": (
+        {"wait_timeout_seconds": math.nan},
+        "wait_timeout_seconds",
+        "a finite number greater than 0, got nan",
+    ),
+    "price limit infinite": (
+        {"max_price_per_hour": math.inf},
+        "max_price_per_hour",
+        "a finite number greater than 0, got inf",
+    ),
+    "price limit not a number": (
+        {"max_price_per_hour": math.nan},
+        "max_price_per_hour",
+        "a finite number greater than 0, got nan",
+    ),
+    "context infinite": ({"context_length": math.inf}, "context_length", "at least 1, got inf"),
+    "workers not a number": ({"num_workers": math.nan}, "num_workers", "to 8, got nan"),
+    "context of 1e308, abbreviated": (
+        {"context_length": 1e308},
+        "context_length",
+        "1e+308 is above the maximum of 16000",
+    ),
+    "workers of 40 digits, abbreviated": (
+        {"num_workers": float(10**40)},
+        "num_workers",
+        "a whole number from 1 to 8, got 1e+40",
+    ),
+    **{
+        f"model id with {what}": (
+            {"model_id": model_id},
+            "model_id",
+            "a Hugging Face model name such as 'org/model': letters, digits, '-', '_' and "
+            f"'.', with one '/' after the organisation; got {model_id!r}",
+        )
+        for what, model_id in [
+            ("?", f"{LLAMA}?revision=main"),
+            ("#", f"{LLAMA}#x"),
+            ("two /", f"{LLAMA}/extra"),
+            ("a space", "meta-llama/Meta Llama"),
+            ("%", "meta-llama%2FMeta-Llama-3.1-8B-Instruct"),
+        ]
+    },
+}
+
+# Credentials in chat_openai_kwargs, in any case and at any depth: (kwargs, the paths named).
+CREDENTIALS_IN_KWARGS: dict[str, tuple[dict[str, Any], str]] = {
+    "upper case": ({"OPENAI_API_KEY": CANARY}, "OPENAI_API_KEY"),
+    "camel case": ({"apiKey": CANARY}, "apiKey"),
+    "a header": (
+        {"default_headers": {"Authorization": f"Bearer {CANARY}"}},
+        "default_headers.Authorization",
+    ),
+    "in model_kwargs": ({"model_kwargs": {"api_key": CANARY}}, "model_kwargs.api_key"),
+    "a proxy URL with a password": (
+        {"openai_proxy": f"http://me:{CANARY}@proxy.example:3128"},
+        "openai_proxy (a URL with a user or password)",
+    ),
+    "deep in a list": (
+        {"extra_body": {"tools": [{"name": "x"}, {"x-auth-token": CANARY}]}},
+        "extra_body.tools[1].x-auth-token",
+    ),
+    "several": (
+        {"temperature": 0.2, "api_key": CANARY, "default_headers": {"Cookie": CANARY}},
+        "api_key, default_headers.Cookie",
     ),
 }
 
@@ -117,6 +192,37 @@ def test_bad_input_names_the_field(
     assert_nothing_mutated(cortecs_api)
 
 
+@pytest.mark.parametrize("case", list(CREDENTIALS_IN_KWARGS))
+def test_a_credential_in_chat_kwargs_is_named_by_its_path_never_shown(
+    previewer: ProviderProcess, cortecs_api: FakeApiProcess, case: str
+) -> None:
+    kwargs, paths = CREDENTIALS_IN_KWARGS[case]
+    prop, reason = only_failure(
+        {**declare(model_id=LLAMA), "chat_openai_kwargs": kwargs}, previewer
+    )
+    assert prop == "chat_openai_kwargs"
+    assert reason.startswith(f"must not carry credentials ({paths}): ")
+    assert CANARY not in reason + "".join(previewer.stderr_lines)
+    assert_nothing_mutated(cortecs_api)
+
+
+def test_chat_kwargs_that_only_look_like_credentials_pass(
+    previewer: ProviderProcess, cortecs_api: FakeApiProcess
+) -> None:
+    kwargs = {
+        "max_tokens": 256,
+        "max_completion_tokens": 256,
+        "tiktoken_model_name": "gpt-4",
+        "model_kwargs": {"prompt_cache_key": "chat-v1", "top_logprobs": 2},
+        "openai_proxy": "http://proxy.example:3128",
+        "default_headers": {"X-Team": "search"},
+    }
+    plan = Deployment(previewer).preview(
+        {"chat": {**declare(model_id=LLAMA), "chat_openai_kwargs": kwargs}}
+    )
+    assert plan == {"chat": "create"}
+
+
 def test_an_unknown_extra_input_is_named(
     cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
 ) -> None:
@@ -136,6 +242,81 @@ def test_a_missing_model_is_named(
         "model_id",
         "is required: a Hugging Face model name such as 'org/model'",
     )
+
+
+class _UnpricedBackend(FakeBackend):
+    """The fake API, with a catalog whose hardware types leave out NVIDIA_L4_1 (Llama's
+    recommended hardware): its price is unknown."""
+
+    def hardware_types(self, *, available_only: bool = False) -> list[dict[str, Any]]:
+        listed = super().hardware_types(available_only=available_only)
+        return [hw for hw in listed if hw["hardware_type_id"] != "NVIDIA_L4_1"]
+
+
+@pytest.fixture
+def unpriced(cortecs_api: FakeApiProcess, cortecs_home: Path) -> Iterator[ProviderProcess]:
+    """A provider against an HTTP fake that does not price NVIDIA_L4_1."""
+    with FakeServer(_UnpricedBackend()) as server:
+        provider = ProviderProcess(env=provider_env(cortecs_home))
+        provider.configure(cortecs_api.stack_config(**{"cortecs:apiBaseUrl": server.api_base_url}))
+        yield provider
+        provider.close()
+
+
+def test_a_price_limit_on_hardware_of_unknown_price_fails_preview_saying_so(
+    unpriced: ProviderProcess,
+) -> None:
+    prop, reason = only_failure(declare(model_id=LLAMA, max_price_per_hour=5), unpriced)
+    assert prop == "max_price_per_hour"
+    assert reason == (
+        "cannot be checked, the price of NVIDIA_L4_1 is unknown: the catalog's hardware types "
+        "lack it. Set hardware_type_id to hardware the catalog prices (`python -m "
+        "pulumi_cortecs hardware`), or remove the limit of 5.0"
+    )
+
+
+def test_without_a_limit_or_on_priced_hardware_an_unknown_price_passes_preview(
+    unpriced: ProviderProcess,
+) -> None:
+    plan = Deployment(unpriced).preview(
+        {
+            "no limit": declare("a", model_id=LLAMA),
+            "priced": declare(
+                "b", model_id=LLAMA, hardware_type_id="NVIDIA_L40S_1", max_price_per_hour=5
+            ),
+        }
+    )
+    assert plan == {"no limit": "create", "priced": "create"}
+
+
+def test_ids_are_encoded_in_paths_so_a_query_or_fragment_names_no_other_instance(
+    cortecs_api: FakeApiProcess,
+) -> None:
+    with Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, cortecs_api.api_base_url) as client:
+        instance_id = client.start(InstanceArgs(model_id=LLAMA)).instance_id
+        for tampered in (f"{instance_id}?x", f"{instance_id}#x", f"{instance_id}/x"):
+            with pytest.raises(NotFoundError):
+                client.get_instance(tampered)
+            with pytest.raises(NotFoundError):
+                client.delete(tampered)
+        with pytest.raises(NotFoundError) as unknown_model:
+            client.get_model(f"{LLAMA_ID}?x=1")
+    assert unknown_model.value.path == f"/models/{LLAMA_ID}%3Fx%3D1"
+    assert [i["instance_id"] for i in cortecs_api.instances()] == [instance_id]
+    paths = {path for method, path in cortecs_api.state()["calls"] if method == "DELETE"}
+    assert paths == {f"/api/v1/instances/{instance_id}{code}x" for code in ("%3F", "%23", "%2F")}
+
+
+def test_a_refresh_of_a_tampered_id_finds_it_gone_and_leaves_the_instance_alone(
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
+) -> None:
+    stack = Deployment(cortecs_engine)
+    stack.up({"chat": declare(model_id=LLAMA, readiness_probe=False)})
+    entry = stack.state["chat"]
+    gone, _ = cortecs_engine.read(f"{entry.id}?x", entry.outputs, entry.inputs)
+    assert gone == ""
+    assert [i["instance_id"] for i in cortecs_api.instances()] == [entry.id]
+    stack.destroy()
 
 
 def preview_with(
@@ -179,11 +360,12 @@ def test_an_unreachable_api_fails_at_preview_once(
     cortecs_api: FakeApiProcess, cortecs_home: Path
 ) -> None:
     unreachable = "http://127.0.0.1:9/api/v1"  # the discard port: nothing listens
-    config = cortecs_api.stack_config(**{"cortecs:apiBaseUrl": unreachable})
+    with_password = unreachable.replace("http://", "http://gateway:canary-password@")
+    config = cortecs_api.stack_config(**{"cortecs:apiBaseUrl": with_password})
     [(prop, reason)] = preview_with(cortecs_api, cortecs_home, config)
     assert prop == ""
     assert reason.startswith("the API cannot be reached: cortecs:apiBaseUrl")
-    assert unreachable in reason
+    assert unreachable in reason and "canary-password" not in reason
 
 
 class _GarbageCatalog(BaseHTTPRequestHandler):

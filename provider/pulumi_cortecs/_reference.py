@@ -38,8 +38,15 @@ def _inputs() -> str:
 
 
 def _outputs() -> str:
-    rows = [f"| `{p.name}` | {'yes' if p.secret else 'no'} | {p.description} |" for p in OUTPUTS]
+    rows = [f"| `{p.name}` | {_secret(p)} | {p.description} |" for p in OUTPUTS]
     return _table(["output", "secret", "what it is"], rows)
+
+
+def _secret(prop: Property) -> str:
+    if prop.secret:
+        return "yes"
+    # Any Output may turn out to be secret (see ManagedInstance).
+    return f"when `{prop.carries}` holds an `Output`" if prop.carries else "no"
 
 
 def _config() -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -25,13 +26,41 @@ from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum
 from typing import Any, Protocol
 
+from pulumi_cortecs._urls import has_userinfo
+
 BILLING_INTERVALS: tuple[str, ...] = ("per_minute", "per_hour")
 MIN_WORKERS = 1
 MAX_WORKERS = 8
 DEFAULT_WAIT_TIMEOUT_SECONDS = 1800.0
 
-# Keys of chat_openai_kwargs that would put a credential into plain-text state.
-CREDENTIAL_KEYS = frozenset({"api_key", "openai_api_key", "client_secret", "token", "access_token"})
+# How the names of credentials end, once lower-cased without separators: ``OPENAI_API_KEY``,
+# ``apiKey``, ``x-api-key``, ``Proxy-Authorization``, ``client_secret``, ``access_token``... A
+# suffix, so that ``max_tokens`` and ``tiktoken_model_name`` (ChatOpenAI's own) are not one.
+CREDENTIAL_KEY_ENDINGS: tuple[str, ...] = (
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "secretkey",
+    "subscriptionkey",
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "token",
+    "auth",
+    "authorization",
+    "bearer",
+    "cookie",
+    "credential",
+    "credentials",
+)
+# A Hugging Face name (``org/model``, or a bare ``model``) or the API's id (``org--model``):
+# what can be put into a URL's path as it is, and what the catalog can hold.
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+# Past these lengths a value is abbreviated in messages: a number in scientific notation, a
+# text cut (``1e308`` as an int has 309 digits; a message should still fit on a screen).
+_LONGEST_NUMBER = 15
+_LONGEST_TEXT = 60
 
 
 class Change(Enum):
@@ -63,6 +92,8 @@ class Property:
     required: bool = False
     start_arg: bool = False  # sent in POST /instances/start, and resolved by the API
     secret: bool = False
+    # An output's: the input whose values it carries; it is secret when that input may be.
+    carries: str | None = None
     nullable: bool = False  # an output that may be null
     rule: Rule | None = None
     api_default: Any = None  # what the API picks when a start argument is unset, if fixed
@@ -128,12 +159,43 @@ def _input(
     return field(default=default, metadata={_PROPERTY: spec})
 
 
-def _output(description: str, *, nullable: bool = False) -> Any:
-    spec = {"description": description, "change": None, "nullable": nullable}
+def _output(description: str, *, nullable: bool = False, carries: str | None = None) -> Any:
+    spec = {"description": description, "change": None, "nullable": nullable, "carries": carries}
     return field(default=None, metadata={_PROPERTY: spec})
 
 
 # -- rules -------------------------------------------------------------------------------------
+
+
+def shown(value: Any) -> str:
+    """``value`` as a message quotes it: its repr, a long number abbreviated (``1e+308``,
+    ``1.234e+39``) and a long text cut."""
+    text = repr(value)
+    if isinstance(value, bool):
+        return text
+    if isinstance(value, int | float):
+        return text if len(text) <= _LONGEST_NUMBER else _scientific(value)
+    return text if len(text) <= _LONGEST_TEXT else f"{text[: _LONGEST_TEXT - 1]}…"
+
+
+def _scientific(number: int | float) -> str:
+    if isinstance(number, float):
+        return f"{number:.4g}"
+    # Digit by digit: an int can be too large for a float.
+    sign, digits = ("-" if number < 0 else ""), str(abs(number))
+    fraction = digits[1:4].rstrip("0")
+    return f"{sign}{digits[0]}{'.' + fraction if fraction else ''}e+{len(digits) - 1}"
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a float when it is a finite number (never a bool), else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond any float
+        return None
+    return number if math.isfinite(number) else None
 
 
 @dataclass(frozen=True)
@@ -144,7 +206,14 @@ class ModelName:
 
     def parse(self, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"must be {self.allowed}, got {value!r}")
+            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
+        # Refused here, not only encoded into the URL: no model has such a name, and a '?' or
+        # a '#' would otherwise pass preview and fail `up`.
+        if not _MODEL_NAME.fullmatch(value.strip()):
+            raise ValueError(
+                f"must be {self.allowed}: letters, digits, '-', '_' and '.', with one '/' "
+                f"after the organisation; got {shown(value)}"
+            )
         return to_model_id(value)
 
 
@@ -157,7 +226,7 @@ class OwnerName:
     def parse(self, value: Any) -> str:
         parts = value.split("/", 2) if isinstance(value, str) else []
         if len(parts) != 3 or not all(part.strip() for part in parts):
-            raise ValueError(f"must be {self.allowed}, got {value!r}")
+            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
         return str(value)
 
 
@@ -167,7 +236,7 @@ class Text:
 
     def parse(self, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"must be {self.allowed}, got {value!r}")
+            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
         return value.strip()
 
 
@@ -183,14 +252,17 @@ class WholeNumber:
         return f"a whole number from {self.low} to {self.high}"
 
     def parse(self, value: Any) -> int:
-        # bool is an int in Python but never a count; floats are how the wire sends numbers.
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"must be {self.allowed}, got {value!r}")
-        if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
-            raise ValueError(f"must be {self.allowed}, got {value!r}")
-        number = int(value)
+        # Floats are how the wire sends numbers: 8000.0 is 8000, but 8000.5, inf and nan are
+        # not whole numbers. Ints are exact at any size.
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            real = _finite(value)
+            if real is None or not real.is_integer():
+                raise ValueError(f"must be {self.allowed}, got {shown(value)}")
+            number = int(real)
         if number < self.low or (self.high is not None and number > self.high):
-            raise ValueError(f"must be {self.allowed}, got {number}")
+            raise ValueError(f"must be {self.allowed}, got {shown(number)}")
         return number
 
 
@@ -204,7 +276,7 @@ class OneOf:
 
     def parse(self, value: Any) -> str:
         if value not in self.values:
-            raise ValueError(f"must be {self.allowed}, got {value!r}")
+            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
         return str(value)
 
 
@@ -214,18 +286,19 @@ class Flag:
 
     def parse(self, value: Any) -> bool:
         if not isinstance(value, bool):
-            raise ValueError(f"must be {self.allowed}, got {value!r}")
+            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
         return value
 
 
 @dataclass(frozen=True)
 class PositiveNumber:
-    allowed: str = "a number greater than 0"
+    allowed: str = "a finite number greater than 0"
 
     def parse(self, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-            raise ValueError(f"must be {self.allowed}, got {value!r}")
-        return float(value)
+        number = _finite(value)
+        if number is None or not number > 0:
+            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
+        return number
 
 
 @dataclass(frozen=True)
@@ -234,14 +307,48 @@ class ChatKwargs:
 
     def parse(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, Mapping):
-            raise ValueError(f"must be a mapping of ChatOpenAI keyword arguments, got {value!r}")
-        credentials = sorted(CREDENTIAL_KEYS & set(value))
-        if credentials:
             raise ValueError(
-                f"must not carry credentials ({', '.join(credentials)}): outputs are stored in "
-                "plain text; ChatOpenAI reads the key from OPENAI_API_KEY"
+                f"must be a mapping of ChatOpenAI keyword arguments, got {shown(value)}"
+            )
+        # Sorted: the engine does not keep the order of a mapping's keys.
+        credentials = sorted(credential_paths(value))
+        if credentials:
+            # Named by where they are, never by their values.
+            raise ValueError(
+                f"must not carry credentials ({', '.join(credentials)}): inputs and outputs "
+                "are kept in state and shown in diffs. ChatOpenAI reads the API key from "
+                "OPENAI_API_KEY; give other credentials where you build it (e.g. "
+                "chat_model(outputs, default_headers=...))"
             )
         return dict(value)
+
+
+def credential_paths(value: Any, path: str = "") -> list[str]:
+    """Where ``value`` holds a credential, at any depth: each key named like one (in any case
+    and spelling), and each URL with a user or password, as a path (``default_headers.
+    Authorization``, ``proxies[0]``)."""
+    if isinstance(value, Mapping):
+        found: list[str] = []
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if _is_credential_key(str(key)):
+                found.append(here)
+            else:
+                found += credential_paths(item, here)
+        return found
+    if isinstance(value, list | tuple):
+        return [
+            inner
+            for index, item in enumerate(value)
+            for inner in credential_paths(item, f"{path}[{index}]")
+        ]
+    if isinstance(value, str) and has_userinfo(value):
+        return [f"{path} (a URL with a user or password)"]
+    return []
+
+
+def _is_credential_key(key: str) -> bool:
+    return re.sub(r"[^a-z0-9]", "", key.lower()).endswith(CREDENTIAL_KEY_ENDINGS)
 
 
 def to_model_id(name: str) -> str:
@@ -301,7 +408,7 @@ class InstanceInputs:
     )
     chat_openai_kwargs: dict[str, Any] = _input(
         "extra `ChatOpenAI` arguments (e.g. `temperature`) merged into `chat_openai_args`; "
-        "credentials are refused",
+        "credentials (keys named like one, URLs with a password) are refused at any depth",
         change=Change.UPDATE,
         rule=ChatKwargs(),
         default={},
@@ -368,7 +475,8 @@ class InstanceState(InstanceInputs):
         "price per hour × workers; known at preview", nullable=True
     )
     chat_openai_args: dict[str, Any] = _output(
-        '`{"model_name", "base_url", **chat_openai_kwargs}` for `ChatOpenAI`'
+        '`{"model_name", "base_url", **chat_openai_kwargs}` for `ChatOpenAI`',
+        carries="chat_openai_kwargs",
     )
 
 

@@ -3,8 +3,11 @@ of a client."""
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from collections.abc import Callable, Generator
+from urllib.parse import quote, quote_plus
 
 import httpx
 
@@ -40,7 +43,8 @@ class SecretBody(dict[str, str]):
 
 
 class Redactor:
-    """Blanks out every secret a client has held in text bound for a message or a log."""
+    """Blanks out every secret a client has held in text bound for a message or a log, also
+    where a server echoes it JSON-escaped or URL-encoded."""
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
@@ -49,7 +53,7 @@ class Redactor:
     def add(self, secret: Secret) -> None:
         if secret.reveal():
             with self._lock:
-                self._secrets.add(secret.reveal())
+                self._secrets.update(_echoed_forms(secret.reveal()))
 
     def __call__(self, text: str) -> str:
         with self._lock:
@@ -60,6 +64,19 @@ class Redactor:
 
     def __repr__(self) -> str:
         return "Redactor()"
+
+
+def _echoed_forms(value: str) -> set[str]:
+    """``value`` as a server may echo it: as is, inside a JSON string (non-ASCII escaped or
+    not, ``/`` escaped or not), and percent-encoded in a path, a query or a form (upper- or
+    lower-case hex)."""
+    escaped = {json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    escaped |= {form.replace("/", "\\/") for form in escaped}
+    encoded = {quote(value, safe=""), quote(value), quote_plus(value)}
+    encoded |= {
+        re.sub(r"%[0-9A-F]{2}", lambda escape: escape.group().lower(), form) for form in encoded
+    }
+    return {value} | escaped | encoded
 
 
 class ClientCredentials(httpx.Auth):

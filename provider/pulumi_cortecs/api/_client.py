@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 import tenacity
@@ -26,6 +27,7 @@ from pulumi_cortecs._exceptions import (
     UncertainStartError,
 )
 from pulumi_cortecs._schema import API_BASE_URL, CLIENT_ID, CLIENT_SECRET, to_model_id
+from pulumi_cortecs._urls import without_userinfo
 from pulumi_cortecs.api import _responses, _retry, _waits
 from pulumi_cortecs.api._auth import ClientCredentials, Redactor, Secret, SecretBody
 from pulumi_cortecs.api._defaults import resolve_defaults
@@ -88,7 +90,9 @@ class Client:
             raise ValueError("max_attempts must be at least 1")
         self._client_id = CLIENT_ID.value(client_id)
         self._client_secret = Secret(CLIENT_SECRET.value(client_secret) or "")
-        self._api_base_url = (API_BASE_URL.value(api_base_url) or DEFAULT_API_BASE_URL).rstrip("/")
+        base_url = (API_BASE_URL.value(api_base_url) or DEFAULT_API_BASE_URL).rstrip("/")
+        # Kept out of every URL the client shows or httpx logs; see _userinfo_auth.
+        self._api_base_url = without_userinfo(base_url)
         self._max_attempts = max_attempts
         self._backoff = _retry.Backoff(max_backoff)
         self._sleep = sleep
@@ -96,6 +100,7 @@ class Client:
         self._poll_policy = poll_policy
         self._redact = Redactor()
         self._redact.add(self._client_secret)
+        self._url_auth = _userinfo_auth(base_url, self._redact)
         self._auth = ClientCredentials(
             self._fetch_token,
             clock=clock,
@@ -115,7 +120,13 @@ class Client:
 
     @property
     def api_base_url(self) -> str:
+        """The API's URL, without the user or password it may have been given with."""
         return self._api_base_url
+
+    @property
+    def client_secret(self) -> Secret:
+        """The client secret, wrapped so it never prints (a preview checks its shape)."""
+        return self._client_secret
 
     def close(self) -> None:
         self._http.close()
@@ -147,7 +158,7 @@ class Client:
     def get_model(self, model_id: str) -> ModelPreview:
         return self._request(
             "GET",
-            f"/models/{to_model_id(model_id)}",
+            f"/models/{_segment(to_model_id(model_id))}",
             lambda body: ModelPreview.model_validate(body["model"]),
             authenticated=False,
         )
@@ -177,7 +188,7 @@ class Client:
         )
 
     def get_instance(self, instance_id: str) -> Instance:
-        return self._request("GET", f"/instances/{instance_id}", _instance_of)
+        return self._request("GET", f"/instances/{_segment(instance_id)}", _instance_of)
 
     def start(
         self,
@@ -269,7 +280,7 @@ class Client:
         """Delete a stopped instance; a retry answered 404 after a lost answer counts as done."""
         deleted = self._mutate(
             "DELETE",
-            f"/instances/{instance_id}",
+            f"/instances/{_segment(instance_id)}",
             None,
             lambda body: str(body["instance_id"]),
             lambda refusal: instance_id if isinstance(refusal, NotFoundError) else None,
@@ -398,7 +409,7 @@ class Client:
         authenticated: bool = True,
     ) -> T:
         """One HTTP exchange: a 2xx answer's JSON body read by ``parse``, or the error."""
-        auth = self._auth if authenticated else None
+        auth = self._auth if authenticated else self._url_auth
         response = self._http.request(method, path, json=json, auth=auth)
         return _responses.read(
             method, path, response, parse, self._redact, quote_body=path != TOKEN_PATH
@@ -443,6 +454,23 @@ class Client:
         if isinstance(exc, ApiError):
             return exc.message
         return self._redact(f"{type(exc).__name__}: {exc}")
+
+
+def _segment(value: str) -> str:
+    """``value`` as one segment of a URL's path: a ``/``, ``?`` or ``#`` in an id cannot make
+    a request name another resource (``DELETE /instances/instance-1#x`` is not instance-1)."""
+    return quote(value, safe="")
+
+
+def _userinfo_auth(url: str, redact: Redactor) -> httpx.BasicAuth | None:
+    """Basic auth for a URL's user and password (a gateway's), sent where no token is, as httpx
+    itself would send them; their secret part joins the redactor. ``None`` without userinfo."""
+    parsed = httpx.URL(url)
+    if not parsed.userinfo:
+        return None
+    # A user without a password is a token (``https://TOKEN@host``).
+    redact.add(Secret(parsed.password or parsed.username))
+    return httpx.BasicAuth(parsed.username, parsed.password)
 
 
 def _instance_of(body: Body) -> Instance:

@@ -3,13 +3,20 @@
 Its arguments and its outputs are those the schema declares (:mod:`pulumi_cortecs._schema`):
 ``ManagedInstanceArgs`` has a field per input, and the class an ``Output`` annotation per
 property, which is how the SDK turns wire values back into the right Python types.
+
+Secrets: the engine keeps an output secret when the input of the same name was, but an output
+that carries another input's values (``chat_openai_args`` carries ``chat_openai_kwargs``) is
+secret only if the resource lists it in ``additional_secret_outputs``, and a provider cannot
+mark outputs itself. So the resource lists it whenever that input may hold a secret.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import operator
 import typing
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -68,4 +75,31 @@ class ManagedInstance(Resource, module="cortecs", name="ManagedInstance"):
         props.update({prop.name: getattr(args, prop.name) for prop in USER_INPUTS})
         # Who the instance belongs to: only this resource's own journal records may adopt one.
         props["owner"] = f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
-        super().__init__(ManagedInstanceProvider(), resource_name, props, opts)
+        secret = pulumi.ResourceOptions(additional_secret_outputs=_secret_outputs(props))
+        super().__init__(
+            ManagedInstanceProvider(),
+            resource_name,
+            props,
+            pulumi.ResourceOptions.merge(opts, secret),
+        )
+
+
+def _secret_outputs(props: Mapping[str, Any]) -> list[str]:
+    """The outputs the engine must keep secret: those declared so, and those carrying an input
+    that may hold a secret."""
+    return [
+        prop.name
+        for prop in OUTPUTS
+        if prop.secret or (prop.carries is not None and _may_hold_secret(props[prop.carries]))
+    ]
+
+
+def _may_hold_secret(value: Any) -> bool:
+    """Whether a program's value may be secret at any depth. Only resolving an Output tells
+    whether it is, and the options are fixed before it resolves: every Output (or other
+    awaitable) counts. Plain values never are."""
+    if isinstance(value, Mapping):
+        return any(_may_hold_secret(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_may_hold_secret(item) for item in value)
+    return isinstance(value, pulumi.Output) or inspect.isawaitable(value)

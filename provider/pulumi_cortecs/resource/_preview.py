@@ -10,7 +10,15 @@ from typing import Any
 import pulumi
 
 from pulumi_cortecs._exceptions import ApiError, UnknownModelError
-from pulumi_cortecs._schema import INPUTS, Change
+from pulumi_cortecs._schema import (
+    API_KEY,
+    CLIENT_SECRET,
+    INPUTS,
+    NAMESPACE,
+    Change,
+    ConfigKey,
+    shown,
+)
 from pulumi_cortecs.api._models import STOPPED, HardwareType, ModelPreview
 from pulumi_cortecs.resource._context import ProviderContext
 from pulumi_cortecs.resource._inputs import Failure, is_unknown, parse_inputs
@@ -39,21 +47,47 @@ class Planned:
 def check(context: ProviderContext, news: Mapping[str, Any]) -> Checked:
     inputs, failures = parse_inputs(news)
     failed = {f.property for f in failures}
-    access = context.access_failure()
+    access = _access_failure(context)
     if access is not None:
         failures.insert(0, access)
     # An unreachable API is one failure, not one more per catalog question.
     if not context.api_unreachable:
         failures += _check_against_catalog(context, inputs, failed)
-    if inputs.get("readiness_probe") is True and not context.api_key:
-        failures.append(
+    if inputs.get("readiness_probe") is True:
+        failures += _check_api_key(context.api_key)
+    return Checked(inputs, failures)
+
+
+def _access_failure(context: ProviderContext) -> Failure | None:
+    # The API would refuse a padded client secret: say why, without asking it.
+    padded = _padded(CLIENT_SECRET, context.client.client_secret.reveal(), "")
+    return padded or context.access_failure()
+
+
+def _check_api_key(api_key: str | None) -> list[Failure]:
+    if not api_key:
+        return [
             Failure(
                 "readiness_probe",
                 "needs the instances' API key: set it with `pulumi config set --secret "
                 "cortecs:apiKey ...` or OPENAI_API_KEY, or set readiness_probe to false",
             )
-        )
-    return Checked(inputs, failures)
+        ]
+    padded = _padded(API_KEY, api_key, "readiness_probe")
+    return [padded] if padded else []
+
+
+def _padded(key: ConfigKey, value: str | None, prop: str) -> Failure | None:
+    """A credential with whitespace around it (a newline from a file or `echo`) is refused by
+    every server, or breaks the HTTP header it goes into; named, never shown."""
+    if not value or value == value.strip():
+        return None
+    return Failure(
+        prop,
+        f"{NAMESPACE}:{key.key} (or {key.environment}) has whitespace before or after it, "
+        "such as a trailing newline from a file or `echo`: set it again without (its value "
+        "is not shown)",
+    )
 
 
 def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Planned:
@@ -98,9 +132,9 @@ def _check_against_catalog(
     hardware_id = hardware_id or model.recommended_config
     failures = _check_context_length(inputs.get("context_length"), model, hardware_id)
     hardware = hardware_types.get(hardware_id or "")
-    if hardware is not None:
-        failures += _price(inputs, model, hardware)
-    return failures
+    if hardware is None:
+        return failures + _unpriced(inputs, model, hardware_id)
+    return failures + _price(inputs, model, hardware)
 
 
 def _price(inputs: dict[str, Any], model: ModelPreview, hardware: HardwareType) -> list[Failure]:
@@ -128,6 +162,30 @@ def _price(inputs: dict[str, Any], model: ModelPreview, hardware: HardwareType) 
     return []
 
 
+def _unpriced(
+    inputs: dict[str, Any], model: ModelPreview, hardware_id: str | None
+) -> list[Failure]:
+    """A limit on the price cannot be kept when the price is unknown: fail rather than pass."""
+    limit = inputs.get("max_price_per_hour")
+    if not isinstance(limit, float):  # no limit, or one known only at apply
+        return []
+    if hardware_id is None:
+        unknown = (
+            f"the hardware is unknown: hardware_type_id is unset and the catalog recommends "
+            f"none for {model.hf_name}"
+        )
+    else:
+        unknown = f"the price of {hardware_id} is unknown: the catalog's hardware types lack it"
+    return [
+        Failure(
+            "max_price_per_hour",
+            f"cannot be checked, {unknown}. Set hardware_type_id to hardware the catalog "
+            "prices (`python -m pulumi_cortecs hardware`), or remove the limit of "
+            f"{shown(limit)}",
+        )
+    ]
+
+
 def _check_context_length(
     context_length: Any, model: ModelPreview, hardware_id: str | None
 ) -> list[Failure]:
@@ -136,7 +194,7 @@ def _check_context_length(
         return [
             Failure(
                 "context_length",
-                f"{context_length} is above the maximum of {maximum} for {model.hf_name} on "
+                f"{shown(context_length)} is above the maximum of {maximum} for {model.hf_name} on "
                 f"{hardware_id}; use at most {maximum}"
                 + _larger_hardware_hint(model, context_length),
             )
