@@ -22,10 +22,10 @@ import respx
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
 from pulumi_cortecs import ApiError, Client, InstanceArgs, ManagedInstance
+from pulumi_cortecs._journal import Journal
 from pulumi_cortecs._urls import has_userinfo, without_userinfo
 from pulumi_cortecs.api._auth import REDACTED, Redactor, Secret
 from pulumi_cortecs.resource._context import ProviderContext
-from pulumi_cortecs.resource._journal import Journal
 from pulumi_cortecs.resource._preview import check
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pulumi_cortecs.testing.engine import CheckFailed, Deployment, ProviderProcess, program_inputs
