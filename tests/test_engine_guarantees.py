@@ -60,8 +60,9 @@ def test_a_start_whose_response_was_lost_yields_one_instance(
 def test_ready_means_it_answers_a_chat_completion(
     cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
 ) -> None:
-    # Reports running at once, but only answers half a second later.
-    cortecs_api.configure(serving_delay=0.5)
+    # Reports running at once, but only answers two seconds later: longer than the wait takes
+    # to see running (at most a second).
+    cortecs_api.configure(serving_delay=2.0)
     stack = Deployment(cortecs_engine)
     stack.up({"chat": declare(model_id=LLAMA)})
     assert stack.state["chat"].outputs["status"] == "running"

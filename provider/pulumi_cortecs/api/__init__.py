@@ -13,11 +13,10 @@ from pulumi_cortecs.api._models import (
     ModelPreview,
     PriceInfo,
 )
-from pulumi_cortecs.api._polling import AdaptivePollPolicy, Observation, PollPolicy
+from pulumi_cortecs.api._polling import Observation, PollPolicy, ProportionalPollPolicy
 
 __all__ = [
     "DEFAULT_API_BASE_URL",
-    "AdaptivePollPolicy",
     "Client",
     "HardwareType",
     "InitProgress",
@@ -28,4 +27,5 @@ __all__ = [
     "Observation",
     "PollPolicy",
     "PriceInfo",
+    "ProportionalPollPolicy",
 ]

@@ -44,7 +44,7 @@ from pulumi_cortecs.api._models import (
     parse_instances,
     parse_models,
 )
-from pulumi_cortecs.api._polling import AdaptivePollPolicy, PollPolicy
+from pulumi_cortecs.api._polling import PollPolicy, ProportionalPollPolicy
 from pulumi_cortecs.api._responses import Body
 from pulumi_cortecs.api._starts import (
     SETTLE_SECONDS,
@@ -83,7 +83,7 @@ class Client:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
-        poll_policy: Callable[[], PollPolicy] = AdaptivePollPolicy,
+        poll_policy: Callable[[], PollPolicy] = ProportionalPollPolicy,
         settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         if max_attempts < 1:
@@ -127,6 +127,10 @@ class Client:
     def client_secret(self) -> Secret:
         """The client secret, wrapped so it never prints (a preview checks its shape)."""
         return self._client_secret
+
+    def poll_policy(self) -> PollPolicy:
+        """A fresh policy of the kind this client's waits poll by (for a readiness probe too)."""
+        return self._poll_policy()
 
     def close(self) -> None:
         self._http.close()
@@ -190,6 +194,15 @@ class Client:
     def get_instance(self, instance_id: str) -> Instance:
         return self._request("GET", f"/instances/{_segment(instance_id)}", _instance_of)
 
+    def find_instance(self, instance_id: str, *, timeout: float = 60.0) -> Instance | None:
+        """The instance as the API confirms it, or ``None`` once it is confirmed gone: unlike
+        :meth:`get_instance`, an unreadable answer or a single 404 is asked again, and gone
+        means 404s over a short window that the instance list agrees with."""
+        try:
+            return self._wait(instance_id, _waits.ANY_STATUS, timeout, None)
+        except NotFoundError:
+            return None  # a wait raises it only for an instance confirmed gone
+
     def start(
         self,
         args: InstanceArgs,
@@ -225,7 +238,7 @@ class Client:
             settle_seconds=self._settle_seconds,
             take_uncertain=take_uncertain,
         )
-        launched_at = self._clock()
+        sent_at = self._clock()
         try:
             instance = self._with_retries("POST", START_PATH, starter.attempt)
         except UncertainStartError:
@@ -237,7 +250,7 @@ class Client:
                 ledger.abandon(intent)
             raise
         ledger.started(intent, instance.instance_id)
-        self._launches.remember(launched_at, instance, self._clock())
+        self._launches.remember(instance, sent_at)
         return instance
 
     def restart(self, instance_id: str) -> Instance:
@@ -246,7 +259,7 @@ class Client:
         A retry after a lost answer is refused (the instance no longer is stopped); an instance
         that is then pending or running counts as restarted.
         """
-        launched_at = self._clock()
+        sent_at = self._clock()
         instance = self._mutate(
             "POST",
             "/instances/restart",
@@ -258,7 +271,7 @@ class Client:
                 else None
             ),
         )
-        self._launches.remember(launched_at, instance, self._clock())
+        self._launches.remember(instance, sent_at)
         return instance
 
     def stop(self, instance_id: str) -> Instance:
@@ -301,7 +314,9 @@ class Client:
         timeout: float = 1800.0,
         on_progress: Callable[[Instance], None] | None = None,
     ) -> Instance:
-        """Poll until the instance runs; fail fast if it is stopped instead."""
+        """Poll until the instance runs; fail fast if it is stopped instead. Only a confirmed
+        state ends the wait: an unreadable answer or a 404 is asked again, and
+        :class:`NotFoundError` means the instance is confirmed gone (see :meth:`find_instance`)."""
         return self._wait(instance_id, RUNNING, timeout, on_progress)
 
     def wait_until_stopped(
@@ -316,7 +331,7 @@ class Client:
     def _wait(
         self,
         instance_id: str,
-        target: str,
+        target: str | None,
         timeout: float,
         on_progress: Callable[[Instance], None] | None,
     ) -> Instance:
@@ -324,6 +339,7 @@ class Client:
             instance_id,
             target,
             get_instance=self.get_instance,
+            list_instances=self.list_instances,
             policy=self._poll_policy(),
             launches=self._launches,
             timeout=timeout,

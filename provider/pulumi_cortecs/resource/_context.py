@@ -8,9 +8,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pulumi_cortecs._exceptions import ApiConnectionError, ApiError, MissingCredentialsError
+from pulumi_cortecs._exceptions import (
+    ApiConnectionError,
+    ApiError,
+    MissingCredentialsError,
+    ServerError,
+)
 from pulumi_cortecs._journal import Journal, default_directory
 from pulumi_cortecs.api._client import Client
+from pulumi_cortecs.api._polling import ProportionalPollPolicy
 from pulumi_cortecs.resource._catalog import Catalog
 from pulumi_cortecs.resource._inputs import Failure
 from pulumi_cortecs.resource._settings import ProviderSettings
@@ -19,6 +25,9 @@ from pulumi_cortecs.resource._settings import ProviderSettings
 # rather than failing half-way through a stack: measured in RELIABILITY.md, five attempts
 # still lost about one call in 5,500 at a 25% fault rate.
 PROVIDER_MAX_ATTEMPTS = 7
+# The cadence of the provider's waits and readiness probes: never more than a tenth of the
+# provisioning time (or a second) late, whatever the steps do, as the README promises.
+PROVIDER_POLL_POLICY = ProportionalPollPolicy
 CREDENTIALS = "cortecs:clientId and cortecs:clientSecret"
 
 
@@ -52,6 +61,7 @@ class ProviderContext:
             settings.client_secret,
             settings.api_base_url,
             max_attempts=PROVIDER_MAX_ATTEMPTS,
+            poll_policy=PROVIDER_POLL_POLICY,
         )
         directory = Path(settings.journal_dir) if settings.journal_dir else default_directory()
         return cls(client, api_key=settings.api_key, journal=Journal(directory))
@@ -83,6 +93,9 @@ class ProviderContext:
                 "the API cannot be reached: cortecs:apiBaseUrl (or CORTECS_API_BASE_URL) is "
                 f"{self.client.api_base_url}; {error}"
             )
+        except ServerError as error:
+            # The API failed, which says nothing about the credentials.
+            reason = f"the API failed while {CREDENTIALS} were checked (try again later): {error}"
         except ApiError as error:
             reason = f"{CREDENTIALS} could not be used: {error}"
         else:

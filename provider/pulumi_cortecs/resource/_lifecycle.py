@@ -14,9 +14,15 @@ from typing import Any
 
 import pulumi
 
-from pulumi_cortecs._exceptions import NotFoundError, ProvisioningError, UncertainStartError
+from pulumi_cortecs._exceptions import (
+    ApiError,
+    NotFoundError,
+    ProvisioningError,
+    UncertainStartError,
+)
 from pulumi_cortecs._journal import Owner
 from pulumi_cortecs._schema import InstanceInputs, InstanceState
+from pulumi_cortecs.api._auth import Secret
 from pulumi_cortecs.api._defaults import resolve_defaults
 from pulumi_cortecs.api._models import PENDING, STOPPED, Instance, InstanceArgs
 from pulumi_cortecs.resource import _preview
@@ -86,14 +92,14 @@ class InstanceLifecycle:
         inputs = checked_inputs(news)
         context = self._context
         self._ownership.hold(id_)
-        try:
-            instance = context.client.get_instance(id_)
-        except NotFoundError:
+        instance = context.client.find_instance(id_)
+        if instance is None:
             raise ProvisioningError(
                 f"{id_} no longer exists (deleted outside Pulumi); run `pulumi refresh` so the "
                 "next `pulumi up` starts a new one"
-            ) from None
-        if inputs.running and instance.status == STOPPED:
+            )
+        # A pending instance is coming up (or was left booting): wait and probe it like a create.
+        if inputs.running and instance.status in (STOPPED, PENDING):
             deadline = context.clock() + inputs.wait_timeout_seconds
             instance = self._bring_up(instance, inputs, deadline)
         elif not inputs.running and instance.status != STOPPED:
@@ -103,25 +109,18 @@ class InstanceLifecycle:
     def read(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         """The outputs as the API now reports them; ``None`` when the instance is gone."""
         self._ownership.hold(id_)
-        try:
-            instance = self._context.client.get_instance(id_)
-        except NotFoundError:
+        instance = self._context.client.find_instance(id_)
+        if instance is None:
             return None
         return self._outputs(instance, checked_inputs(props))
 
     def delete(self, id_: str, props: Mapping[str, Any]) -> None:
-        self._delete(owner_of(props.get("owner")), id_)
-
-    def _delete(self, owner: Owner, id_: str) -> None:
-        client = self._context.client
-        try:
-            if client.get_instance(id_).status != STOPPED:
-                self._stop(id_)
-            client.delete(id_)
-            pulumi.log.info(f"deleted {id_}")
-        except NotFoundError:
-            pass
-        self._ownership.release(owner, id_)
+        not_deleted = self._stop_and_delete(id_)
+        if not_deleted is not None:
+            raise ProvisioningError(
+                f"{id_} was stopped, so nothing is billed, but not deleted: {not_deleted}"
+            )
+        self._ownership.release(owner_of(props.get("owner")), id_)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -133,10 +132,12 @@ class InstanceLifecycle:
         if instance.status == STOPPED:
             instance = client.restart(instance_id)
             pulumi.log.info(f"restarting {instance_id}")
+        log_progress = _progress_logger(context.clock, began)
+        log_progress(instance)  # as started, restarted, adopted or found
         instance = client.wait_until_running(
             instance_id,
             timeout=max(deadline - context.clock(), 0.0),
-            on_progress=_progress_logger(context.clock, began),
+            on_progress=log_progress,
         )
         if inputs.readiness_probe:
             if not context.api_key or not instance.base_url:
@@ -147,8 +148,9 @@ class InstanceLifecycle:
             attempts = wait_until_answering(
                 instance.base_url,
                 instance.hf_name,
-                context.api_key,
+                Secret(context.api_key),
                 timeout=max(deadline - context.clock(), 0.0),
+                policy=client.poll_policy(),
                 sleep=context.sleep,
                 clock=context.clock,
             )
@@ -157,28 +159,69 @@ class InstanceLifecycle:
         return instance
 
     def _stop(self, instance_id: str) -> Instance:
-        client = self._context.client
-        client.stop(instance_id)
+        self._context.client.stop(instance_id)
         pulumi.log.info(f"stopping {instance_id}")
-        return client.wait_until_stopped(
+        return self._wait_until_stopped(instance_id)
+
+    def _wait_until_stopped(self, instance_id: str) -> Instance:
+        return self._context.client.wait_until_stopped(
             instance_id,
             timeout=STOP_TIMEOUT_SECONDS,
             on_progress=_progress_logger(self._context.clock, self._context.clock()),
         )
 
+    def _stop_and_delete(self, instance_id: str) -> str | None:
+        """Stop and delete an instance. ``None`` once the API showed it deleted or gone;
+        otherwise why it was seen stopped yet not deleted. Raises when it was not seen stopped.
+        """
+        client = self._context.client
+        instance = client.find_instance(instance_id)
+        if instance is None:
+            return None
+        if instance.status != STOPPED:
+            # A 404 here is no proof of anything (it was just seen), so it is not caught.
+            client.stop(instance_id)
+            pulumi.log.info(f"stopping {instance_id}")
+            try:
+                self._wait_until_stopped(instance_id)
+            except NotFoundError:
+                return None  # a wait raises it only once the instance is confirmed gone
+        try:
+            client.delete(instance_id)
+        except NotFoundError:
+            # Not proof by itself: an API that lags behind its own writes answers 404 too.
+            if client.find_instance(instance_id) is not None:
+                return "the API answered its deletion with 404 but still shows it"
+        except ApiError as error:
+            return error.message
+        pulumi.log.info(f"deleted {instance_id}")
+        return None
+
     def _discard_after_failure(
         self, owner: Owner, instance_id: str, error: BaseException
     ) -> ProvisioningError:
-        """Stop and delete an instance whose create failed, so nothing keeps billing."""
+        """Stop and delete an instance whose create failed, and say what became of it: nothing
+        is billed only once the API showed it stopped or deleted."""
+        kept = (
+            f"it stays recorded in {self._context.journal.path(owner.project, owner.stack)}, "
+            "so the next `pulumi up` of this resource adopts it"
+        )
         try:
-            self._delete(owner, instance_id)
-            fate = "It was stopped and deleted, so nothing is billed."
+            not_deleted = self._stop_and_delete(instance_id)
         except Exception as cleanup_error:
-            path = self._context.journal.path(owner.project, owner.stack)
             fate = (
-                f"Deleting it failed too ({cleanup_error}); it stays recorded in {path}, so "
-                "the next `pulumi up` of this resource adopts it."
+                f"It may still be billing: it was not seen stopped ({cleanup_error}); {kept}, "
+                f"and `cortecs-instances delete {instance_id}` stops and deletes it."
             )
+        else:
+            if not_deleted is None:
+                self._ownership.release(owner, instance_id)
+                fate = "It was stopped and deleted, so nothing is billed."
+            else:
+                fate = (
+                    f"It was stopped, so nothing is billed, but not deleted ({not_deleted}); "
+                    f"{kept}."
+                )
         return ProvisioningError(f"{instance_id} did not become ready: {error}. {fate}")
 
     def _outputs(self, instance: Instance, inputs: InstanceInputs) -> dict[str, Any]:
@@ -205,13 +248,19 @@ class InstanceLifecycle:
 
 
 def _progress_logger(clock: Callable[[], float], began: float) -> Callable[[Instance], None]:
+    """Logs each status and step once, however often it is reported."""
+    last_logged: str | None = None
+
     def log(instance: Instance) -> None:
+        nonlocal last_logged
         progress = instance.instance_status.init_progress
         step = (
             f"step {progress.current_step}/{progress.num_steps} {progress.description}"
             if progress and instance.status == PENDING
             else instance.status
         )
-        pulumi.log.info(f"{instance.instance_id}: {step}, {clock() - began:.0f} s")
+        if step != last_logged:
+            last_logged = step
+            pulumi.log.info(f"{instance.instance_id}: {step}, {clock() - began:.0f} s")
 
     return log
