@@ -38,7 +38,7 @@ def owner_of(urn: str) -> Owner:
     return Owner(project, stack, name)
 
 
-class InstanceProvider(api.Provider):  # type: ignore[misc]
+class InstanceProvider(api.Provider):
     """The ``cortecs`` package's provider."""
 
     def __init__(self) -> None:

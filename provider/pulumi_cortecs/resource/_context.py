@@ -55,16 +55,21 @@ class ProviderContext:
         self.api_unreachable = False
 
     @classmethod
-    def from_settings(cls, settings: ProviderSettings) -> ProviderContext:
+    def from_settings(
+        cls, settings: ProviderSettings, *, sleep: Callable[[float], None] = time.sleep
+    ) -> ProviderContext:
+        """``sleep`` is every wait's, the client's included: a provider that can be cancelled
+        passes one that ends when it is."""
         client = Client(
             settings.client_id,
             settings.client_secret,
             settings.api_base_url,
             max_attempts=PROVIDER_MAX_ATTEMPTS,
             poll_policy=PROVIDER_POLL_POLICY,
+            sleep=sleep,
         )
         directory = Path(settings.journal_dir) if settings.journal_dir else default_directory()
-        return cls(client, api_key=settings.api_key, journal=Journal(directory))
+        return cls(client, api_key=settings.api_key, journal=Journal(directory), sleep=sleep)
 
     def access_failure(self) -> Failure | None:
         """Why the API cannot be used with the configured credentials and URL, if it cannot.

@@ -1,14 +1,18 @@
-"""What ManagedInstance's engine calls do against the API, whichever provider serves them.
+"""What an instance resource's engine calls do against the API, whichever provider serves them.
 
 :class:`InstanceLifecycle` is the one code path behind check, diff, create, update, read and
-delete. It takes and returns plain values (property mappings, :class:`~._preview.Checked`,
-:class:`~._preview.Planned`); an engine adapter (the dynamic provider) turns them into its
-framework's results.
+delete, for the dynamic ``ManagedInstance`` and the native ``cortecs:index:Instance`` alike. It
+takes and returns plain values (property mappings, :class:`~._preview.Checked`,
+:class:`~._preview.Planned`); each engine adapter turns them into its framework's results. What
+only a native provider can offer is asked for explicitly: a ``timeout`` from the engine
+(customTimeouts), and ``keep=True`` to hand a failed create's instance to the engine as partial
+state (:class:`~pulumi_cortecs.InitializationFailed`) rather than delete it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,12 +20,13 @@ import pulumi
 
 from pulumi_cortecs._exceptions import (
     ApiError,
+    InitializationFailed,
     NotFoundError,
     ProvisioningError,
     UncertainStartError,
 )
 from pulumi_cortecs._journal import Owner
-from pulumi_cortecs._schema import InstanceInputs, InstanceState
+from pulumi_cortecs._schema import START_ARGS, InstanceInputs, InstanceState, names
 from pulumi_cortecs.api._auth import Secret
 from pulumi_cortecs.api._defaults import resolve_defaults
 from pulumi_cortecs.api._models import PENDING, STOPPED, Instance, InstanceArgs
@@ -43,9 +48,13 @@ class InstanceLifecycle:
         self._ownership = Ownership(context)
 
     @classmethod
-    def from_config(cls, config: ConfigSource) -> InstanceLifecycle:
-        """Built from the stack config the engine passes to ``configure``."""
-        return cls(ProviderContext.from_settings(ProviderSettings.from_config(config)))
+    def from_config(
+        cls, config: ConfigSource, *, sleep: Callable[[float], None] = time.sleep
+    ) -> InstanceLifecycle:
+        """Built from the stack config the engine passes to ``configure``; every wait sleeps
+        with ``sleep``."""
+        settings = ProviderSettings.from_config(config)
+        return cls(ProviderContext.from_settings(settings, sleep=sleep))
 
     # -- preview ---------------------------------------------------------------------------
 
@@ -58,11 +67,14 @@ class InstanceLifecycle:
 
     # -- apply -----------------------------------------------------------------------------
 
-    def create(self, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        """The new instance's id and outputs."""
+    def create(
+        self, props: Mapping[str, Any], *, timeout: float | None = None, keep: bool = False
+    ) -> tuple[str, dict[str, Any]]:
+        """The new instance's id and outputs. ``timeout`` overrides ``wait_timeout_seconds``;
+        ``keep``: an instance that fails to come up is reported, not deleted."""
         inputs = checked_inputs(props)
         context = self._context
-        deadline = context.clock() + inputs.wait_timeout_seconds
+        deadline = context.clock() + (timeout or inputs.wait_timeout_seconds)
         args = InstanceArgs(**start_args(inputs))
         resolved = resolve_defaults(args, context.catalog.model(args.model_id))
 
@@ -83,12 +95,23 @@ class InstanceLifecycle:
             elif instance.status != STOPPED:
                 instance = self._stop(instance_id)
         except BaseException as error:
+            if keep:
+                raise self._kept_after_failure(owner, instance_id, inputs, error) from error
             raise self._discard_after_failure(owner, instance_id, error) from error
         self._ownership.release(owner, instance_id)
         return instance_id, self._outputs(instance, inputs)
 
-    def update(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-        """Every output (the engine replaces the old ones with what update returns)."""
+    def update(
+        self,
+        id_: str,
+        olds: Mapping[str, Any],
+        news: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        keep: bool = False,
+    ) -> dict[str, Any]:
+        """Every output (the engine replaces the old ones with what update returns).
+        ``timeout`` and ``keep`` as for :meth:`create`."""
         inputs = checked_inputs(news)
         context = self._context
         self._ownership.hold(id_)
@@ -98,12 +121,19 @@ class InstanceLifecycle:
                 f"{id_} no longer exists (deleted outside Pulumi); run `pulumi refresh` so the "
                 "next `pulumi up` starts a new one"
             )
-        # A pending instance is coming up (or was left booting): wait and probe it like a create.
-        if inputs.running and instance.status in (STOPPED, PENDING):
-            deadline = context.clock() + inputs.wait_timeout_seconds
-            instance = self._bring_up(instance, inputs, deadline)
-        elif not inputs.running and instance.status != STOPPED:
-            instance = self._stop(id_)
+        try:
+            # A pending instance is coming up (or was left booting): wait and probe it like a
+            # create.
+            if inputs.running and instance.status in (STOPPED, PENDING):
+                deadline = context.clock() + (timeout or inputs.wait_timeout_seconds)
+                instance = self._bring_up(instance, inputs, deadline)
+            elif not inputs.running and instance.status != STOPPED:
+                instance = self._stop(id_, timeout)
+        except BaseException as error:
+            if keep:
+                owner = owner_of(inputs.owner)
+                raise self._kept_after_failure(owner, id_, inputs, error) from error
+            raise
         return self._outputs(instance, inputs)
 
     def read(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -114,8 +144,23 @@ class InstanceLifecycle:
             return None
         return self._outputs(instance, checked_inputs(props))
 
-    def delete(self, id_: str, props: Mapping[str, Any]) -> None:
-        not_deleted = self._stop_and_delete(id_)
+    def import_(self, id_: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Outputs and inputs of an instance this program did not create (``pulumi import``):
+        the inputs are what the API resolved, so a program declaring them plans no change."""
+        instance = self._context.client.find_instance(id_)
+        if instance is None:
+            raise ProvisioningError(f"{id_} does not exist, so there is nothing to import")
+        self._ownership.hold(id_)
+        args = instance.instance_args
+        inputs = InstanceInputs(
+            **{name: getattr(args, name) for name in names(START_ARGS)},
+            running=instance.status != STOPPED,
+        )
+        return self._outputs(instance, inputs), input_props(inputs)
+
+    def delete(self, id_: str, props: Mapping[str, Any], *, timeout: float | None = None) -> None:
+        """``timeout`` bounds the wait for the instance to stop (customTimeouts)."""
+        not_deleted = self._stop_and_delete(id_, timeout)
         if not_deleted is not None:
             raise ProvisioningError(
                 f"{id_} was stopped, so nothing is billed, but not deleted: {not_deleted}"
@@ -158,19 +203,19 @@ class InstanceLifecycle:
         pulumi.log.info(f"{instance_id}: ready in {context.clock() - began:.0f} s")
         return instance
 
-    def _stop(self, instance_id: str) -> Instance:
+    def _stop(self, instance_id: str, timeout: float | None = None) -> Instance:
         self._context.client.stop(instance_id)
         pulumi.log.info(f"stopping {instance_id}")
-        return self._wait_until_stopped(instance_id)
+        return self._wait_until_stopped(instance_id, timeout)
 
-    def _wait_until_stopped(self, instance_id: str) -> Instance:
+    def _wait_until_stopped(self, instance_id: str, timeout: float | None = None) -> Instance:
         return self._context.client.wait_until_stopped(
             instance_id,
-            timeout=STOP_TIMEOUT_SECONDS,
+            timeout=timeout or STOP_TIMEOUT_SECONDS,
             on_progress=_progress_logger(self._context.clock, self._context.clock()),
         )
 
-    def _stop_and_delete(self, instance_id: str) -> str | None:
+    def _stop_and_delete(self, instance_id: str, timeout: float | None = None) -> str | None:
         """Stop and delete an instance. ``None`` once the API showed it deleted or gone;
         otherwise why it was seen stopped yet not deleted. Raises when it was not seen stopped.
         """
@@ -183,7 +228,7 @@ class InstanceLifecycle:
             client.stop(instance_id)
             pulumi.log.info(f"stopping {instance_id}")
             try:
-                self._wait_until_stopped(instance_id)
+                self._wait_until_stopped(instance_id, timeout)
             except NotFoundError:
                 return None  # a wait raises it only once the instance is confirmed gone
         try:
@@ -223,6 +268,28 @@ class InstanceLifecycle:
                     f"{kept}."
                 )
         return ProvisioningError(f"{instance_id} did not become ready: {error}. {fate}")
+
+    def _kept_after_failure(
+        self, owner: Owner, instance_id: str, inputs: InstanceInputs, error: BaseException
+    ) -> InitializationFailed:
+        """The instance as it was last seen, for the engine to record (it owns it from now on:
+        the next ``up`` finishes bringing it up, ``destroy`` deletes it)."""
+        try:
+            instance = self._context.client.find_instance(instance_id)
+        except Exception:
+            instance = None  # the failure may be the API's: report what is known
+        outputs = (
+            self._outputs(instance, inputs)
+            if instance is not None
+            else {**input_props(inputs), "instance_id": instance_id, "status": PENDING}
+        )
+        self._ownership.release(owner, instance_id)
+        return InitializationFailed(
+            f"{instance_id} did not become ready: {error}. It is kept and recorded in the "
+            "stack: the next `pulumi up` finishes bringing it up, `pulumi destroy` deletes it",
+            instance_id=instance_id,
+            outputs=outputs,
+        )
 
     def _outputs(self, instance: Instance, inputs: InstanceInputs) -> dict[str, Any]:
         args = instance.instance_args
