@@ -157,7 +157,6 @@ def _samples(backend: FakeBackend, waits: list[_Waited]) -> list[Sample]:
 
 def _rows(timing: Timing, ours: list[Sample], baseline: list[Sample]) -> list[Row]:
     section = f"1. readiness: {timing.label} (~{timing.provisioning:.0f} s, n={len(ours)})"
-    goal = "<= 1 s" if timing.provisioning <= 10 else "<= 10% of the boot"
     lags, base_lags = [s.lag for s in ours], [s.lag for s in baseline]
     rate, base_rate = _mean_rate(ours), _mean_rate(baseline)
     return [
@@ -167,7 +166,8 @@ def _rows(timing: Timing, ours: list[Sample], baseline: list[Sample]) -> list[Ro
             max(lags),
             max(base_lags),
             "s",
-            goal,
+            # Each sample's own boot, stretched: a 10.2 s one may be 1.02 s late.
+            "<= max(1 s, 10% of boot)",
             all(s.lag <= s.allowed_lag for s in ours),
         ),
         Row(
