@@ -13,7 +13,7 @@ import pytest
 from pulumi_cortecs import Client
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pulumi_cortecs.testing.engine import Deployment, ProviderProcess
-from pulumi_cortecs.testing.processes import FakeApiProcess, journal_directory
+from pulumi_cortecs.testing.processes import FakeApiProcess, journaled_instances
 
 from tests import LLAMA
 from tests.test_engine_lifecycle import declare
@@ -28,10 +28,6 @@ def up(engine: ProviderProcess, **inputs: Any) -> Deployment:
     stack = Deployment(engine)
     stack.up({"chat": declare(model_id=LLAMA, **inputs)})
     return stack
-
-
-def journaled(home: Path, instance_id: str) -> bool:
-    return any(instance_id in path.read_text() for path in journal_directory(home).glob("*.json"))
 
 
 def failed_create(engine: ProviderProcess) -> str:
@@ -67,7 +63,9 @@ def test_404s_on_the_status_get_just_after_the_start_then_found(
     assert stack.state["chat"].outputs["status"] == "running"
     assert [i["instance_id"] for i in cortecs_api.instances()] == [instance_id]
     assert cortecs_api.state()["starts"] == 1
-    assert not journaled(cortecs_home, instance_id), "the engine has it: no record is left"
+    assert instance_id not in journaled_instances(cortecs_home), (
+        "the engine has it: no record is left"
+    )
 
 
 def test_a_fresh_endpoints_404_and_503_on_the_first_probes_mean_not_yet(
@@ -123,7 +121,7 @@ def test_a_cleanup_that_gets_404s_stops_and_deletes_the_instance_the_list_still_
     assert "It was stopped and deleted, so nothing is billed." in message
     state = cortecs_api.state()
     assert state["instances"] == [] and len(state["deleted_ids"]) == 1
-    assert not journaled(cortecs_home, state["deleted_ids"][0])
+    assert state["deleted_ids"][0] not in journaled_instances(cortecs_home)
 
 
 def test_a_cleanup_that_never_sees_the_instance_stopped_says_it_may_still_be_billing(
@@ -140,7 +138,7 @@ def test_a_cleanup_that_never_sees_the_instance_stopped_says_it_may_still_be_bil
     assert "nothing is billed" not in message
     assert "It may still be billing: it was not seen stopped (POST /instances/stop" in message
     assert f"`cortecs-instances delete {instance_id}` stops and deletes it" in message
-    assert journaled(cortecs_home, instance_id), "the next up adopts it"
+    assert instance_id in journaled_instances(cortecs_home), "the next up adopts it"
 
 
 def test_a_deletion_answered_404_is_not_taken_for_one_while_the_instance_stays(
@@ -152,4 +150,4 @@ def test_a_deletion_answered_404_is_not_taken_for_one_while_the_instance_stays(
     [instance] = cortecs_api.instances()
     assert instance["status"] == "stopped"
     assert "It was stopped, so nothing is billed, but not deleted (the API answered" in message
-    assert journaled(cortecs_home, instance["instance_id"])
+    assert instance["instance_id"] in journaled_instances(cortecs_home)

@@ -33,6 +33,7 @@ from pulumi_cortecs.testing import (
     ProviderProcess,
     StateEntry,
     journal_directory,
+    journaled_instances,
     program_inputs,
     provider_env,
 )
@@ -103,13 +104,7 @@ def stacks(cortecs_api: FakeApiProcess, tmp_path: Path) -> Iterator[Callable[...
 
 def journaled(*stacks: Stack) -> set[str]:
     """Every instance a journal of these stacks' machines keeps (the engine does not have it)."""
-    found: set[str] = set()
-    for directory in {stack.journal for stack in stacks}:
-        for path in directory.glob("*.json"):
-            for start in json.loads(path.read_text())["starts"]:
-                if start["state"] != "handed":
-                    found |= {start["instance_id"], *start["candidates"]} - {None}
-    return found
+    return set().union(*(journaled_instances(stack.home) for stack in stacks))
 
 
 def assert_each_instance_owned_once(api: FakeApiProcess, *stacks: Stack) -> None:

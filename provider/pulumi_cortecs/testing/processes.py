@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from pulumi_cortecs._journal import default_directory
+from pulumi_cortecs._journal import Journal, default_directory
 from pulumi_cortecs.testing.fake import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 DEMO_CONFIG = {
@@ -113,6 +113,13 @@ def provider_env(home: Path, **extra: str) -> dict[str, str]:
 def journal_directory(home: Path) -> Path:
     """Where a provider process started with :func:`provider_env` keeps its journal."""
     return default_directory({"HOME": str(home)})
+
+
+def journaled_instances(home: Path) -> set[str]:
+    """The instances the journal under ``home`` still keeps: started (or maybe started) for a
+    resource, and not handed to its stack."""
+    records = Journal(journal_directory(home)).all_entries()
+    return {id_ for _, entry in records if entry.pending for id_ in entry.owned()}
 
 
 def start_fake_api(*args: str) -> FakeApiProcess:
