@@ -619,3 +619,11 @@ def test_module_instances(cortecs_api: FakeApiProcess) -> None:
 
     usage = run_module(cortecs_api, "nope")
     assert usage.returncode == 2
+
+
+def test_a_malformed_url_is_a_usage_error_that_never_echoes_its_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "--api-base-url", "ftp://user:hunter2@host/api/v1", "models")
+    assert code == 2 and "'ftp://host/api/v1' is not a URL the CLI can use" in err
+    assert "hunter2" not in err

@@ -9,6 +9,7 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 
 from pulumi_cortecs import __title__, __version__
+from pulumi_cortecs._urls import without_userinfo
 from pulumi_cortecs.cli._commands import COMMANDS, with_credentials, without_credentials
 from pulumi_cortecs.cli._errors import EXAMPLE_API_BASE_URL, UsageError, join_names
 
@@ -148,7 +149,8 @@ def api_base_url(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[
 
 
 def _bad_url(url: str, source: str, reason: str) -> UsageError:
+    # A password in the URL is a credential: never echoed, even in a usage error.
     return UsageError(
-        f"{source} {url!r} is not a URL the CLI can use: {reason}",
+        f"{source} {without_userinfo(url)!r} is not a URL the CLI can use: {reason}",
         f"the API's URL looks like {EXAMPLE_API_BASE_URL}",
     )

@@ -16,7 +16,7 @@ import uuid
 
 import pulumi
 
-from pulumi_cortecs._exceptions import NotFoundError, ProvisioningError
+from pulumi_cortecs._exceptions import ProvisioningError
 from pulumi_cortecs._journal import STARTED, UNRESOLVED, Entry, Owner
 from pulumi_cortecs.api._defaults import started_with
 from pulumi_cortecs.api._models import Instance, InstanceArgs
@@ -103,11 +103,10 @@ class Ownership:
         a start whose answer never arrived is reconciled from what the record kept."""
         journal = self._context.journal
         if entry.state == STARTED and entry.instance_id:
-            try:
-                return self._context.client.get_instance(entry.instance_id)
-            except NotFoundError:
+            instance = self._context.client.find_instance(entry.instance_id)
+            if instance is None:
                 journal.drop(owner, entry.key)  # deleted since: nothing is billed
-                return None
+            return instance
         intent = StartIntent(entry.resolved, frozenset(entry.snapshot), key=entry.key)
         others = [e for _, e in journal.all_entries() if e.key != entry.key]
         claimed = self.held().union(*(e.owned() for e in others))
