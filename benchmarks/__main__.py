@@ -14,10 +14,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import client_overhead, coldstart, parallel, preview, readiness, starts
+from . import client_overhead, coldstart, native, parallel, preview, readiness, starts
 from ._common import PROJECT_ROOT, Row, markdown_table, text_table
 
-SECTIONS = ("readiness", "parallel", "coldstart", "preview", "client", "starts")
+SECTIONS = ("readiness", "parallel", "coldstart", "preview", "client", "starts", "native")
 
 
 def _run(section: str, quick: bool) -> list[Row]:
@@ -31,6 +31,8 @@ def _run(section: str, quick: bool) -> list[Row]:
         return preview.run()
     if section == "starts":
         return starts.run()
+    if section == "native":
+        return native.run()
     return client_overhead.run(calls=300 if quick else 1000)
 
 
@@ -78,6 +80,11 @@ throughput). `--quick` runs the readiness timings of about 10 s only, with fewer
    200 ms: seconds from the Create RPCs to the fake holding all 16 start requests, against one
    create alone in the same process (no lock is held across the network: starts tell their
    instances apart through the journal, not by waiting for each other).
+7. **Native plugin**: `provider/` spawned as the Python language host spawns a plugin directory.
+   64 creates at once through one plugin process against one create in the same process; and
+   four creates waiting for 5 x 2 s boots, cancelled a second in: seconds from the Cancel RPC
+   until all have returned (each reporting its instance as partial state), against the dynamic
+   provider in the same run, which ignores Cancel (its creates return once the instances run).
 """
 
 

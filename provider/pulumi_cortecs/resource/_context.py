@@ -19,6 +19,7 @@ from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._polling import ProportionalPollPolicy
 from pulumi_cortecs.resource._catalog import Catalog
 from pulumi_cortecs.resource._inputs import Failure
+from pulumi_cortecs.resource._readiness import probe_client
 from pulumi_cortecs.resource._settings import ProviderSettings
 
 # A deployment rides out about half a minute of API trouble per call (backoff 0.5 s doubling)
@@ -49,6 +50,7 @@ class ProviderContext:
         self.journal = journal or Journal(default_directory())
         self.clock = clock
         self.sleep = sleep
+        self.probe_http = probe_client()  # one pool for every instance's readiness probe
         self._access_lock = threading.Lock()
         self._access_checked = False
         self._access_failure: Failure | None = None

@@ -196,6 +196,7 @@ class InstanceLifecycle:
                 Secret(context.api_key),
                 timeout=max(deadline - context.clock(), 0.0),
                 policy=client.poll_policy(),
+                http=context.probe_http,
                 sleep=context.sleep,
                 clock=context.clock,
             )
