@@ -71,3 +71,32 @@ def test_up_then_destroy_the_dev_stack(tmp_path: Path, cortecs_api: FakeApiProce
 
     pulumi(project, "destroy", "--yes", "--stack", "dev")
     assert cortecs_api.instances() == []
+
+
+def test_up_then_destroy_the_yaml_example_through_the_native_provider(
+    tmp_path: Path, cortecs_api: FakeApiProcess
+) -> None:
+    project = tmp_path / "examples" / "yaml"
+    shutil.copytree(PROJECT_ROOT / "examples" / "yaml", project)
+    # The program finds the plugin at ../../provider, as in the checkout; it reuses the
+    # project's virtualenv instead of creating provider/venv.
+    shutil.copytree(PROJECT_ROOT / "provider", tmp_path / "provider", ignore=_generated)
+    (tmp_path / "provider" / "venv").symlink_to(PROJECT_ROOT / ".venv")
+    (project / ".pulumi-state").mkdir()
+
+    pulumi(project, "stack", "select", "dev", "--create")
+    pulumi(
+        project, "config", "set", "cortecs:apiBaseUrl", cortecs_api.api_base_url, "--stack", "dev"
+    )
+    pulumi(project, "up", "--yes", "--stack", "dev")
+    outputs = json.loads(pulumi(project, "stack", "output", "--json", "--stack", "dev"))
+    assert outputs["chatOpenaiArgs"]["model_name"] == "meta-llama/Meta-Llama-3.1-8B-Instruct"
+    assert outputs["chatBaseUrl"] and outputs["smallBaseUrl"]
+    assert len(cortecs_api.instances()) == 2
+    assert "2 unchanged" in pulumi(project, "preview", "--diff", "--stack", "dev")
+    pulumi(project, "destroy", "--yes", "--stack", "dev")
+    assert cortecs_api.instances() == []
+
+
+def _generated(directory: str, names: list[str]) -> list[str]:
+    return [name for name in names if name in {"venv", "__pycache__"} or name.endswith(".egg-info")]
