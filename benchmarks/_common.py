@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,3 +78,17 @@ def text_table(rows: Sequence[Row]) -> str:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
+
+
+@contextmanager
+def creating(
+    create: Callable[[dict[str, Any]], object], checked: Sequence[dict[str, Any]]
+) -> Iterator[float]:
+    """Every create sent at once, a thread each; yields when they were sent, and leaves once all
+    have returned (raising the first failure)."""
+    with ThreadPoolExecutor(max_workers=len(checked)) as pool:
+        began = time.monotonic()
+        futures = [pool.submit(create, props) for props in checked]
+        yield began
+        for future in futures:
+            future.result()

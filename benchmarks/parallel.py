@@ -10,7 +10,6 @@ baseline is the same against a provider process whose server keeps the SDK's fou
 from __future__ import annotations
 
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from pulumi_cortecs import ManagedInstance
 from pulumi_cortecs.testing.engine import ProviderProcess, program_inputs
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env, start_fake_api
 
-from ._common import Row
+from ._common import Row, creating
 
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 PARALLEL = 16
@@ -51,23 +50,9 @@ def _measure(
             began = time.monotonic()
             provider.create(checked[0])
             one = time.monotonic() - began
-            errors: list[BaseException] = []
-
-            def create(props: dict[str, Any]) -> None:
-                try:
-                    provider.create(props)
-                except BaseException as error:  # reported below
-                    errors.append(error)
-
-            workers = [threading.Thread(target=create, args=(p,)) for p in checked[1:]]
-            began = time.monotonic()
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                worker.join()
+            with creating(provider.create, checked[1:]) as began:
+                pass
             many = time.monotonic() - began
-            if errors:
-                raise RuntimeError(f"{len(errors)} creates failed: {errors[0]}")
         finally:
             provider.close()
     fake.reset()

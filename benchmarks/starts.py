@@ -11,7 +11,6 @@ every 10 ms.
 from __future__ import annotations
 
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ from pulumi_cortecs import ManagedInstance
 from pulumi_cortecs.testing.engine import ProviderProcess, program_inputs
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env, start_fake_api
 
-from ._common import Row
+from ._common import Row, creating
 
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 PARALLEL = 16
@@ -41,24 +40,8 @@ def _time_to_starts(
     """Seconds from sending the creates to the fake having received all their starts."""
     fake.reset()
     fake.faults(latency=API_LATENCY)
-    errors: list[BaseException] = []
-
-    def create(props: dict[str, Any]) -> None:
-        try:
-            provider.create(props)
-        except BaseException as error:  # reported below
-            errors.append(error)
-
-    workers = [threading.Thread(target=create, args=(props,)) for props in checked]
-    began = time.monotonic()
-    for worker in workers:
-        worker.start()
-    seconds = _until(lambda: fake.state()["starts"] >= len(checked), began)
-    for worker in workers:
-        worker.join()
-    if errors:
-        raise RuntimeError(f"{len(errors)} creates failed: {errors[0]}")
-    return seconds
+    with creating(provider.create, checked) as began:
+        return _until(lambda: fake.state()["starts"] >= len(checked), began)
 
 
 def run() -> list[Row]:

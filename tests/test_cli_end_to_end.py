@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pulumi_cortecs.testing.processes import FakeApiProcess
@@ -57,20 +58,8 @@ def test_up_then_destroy_the_dev_stack(tmp_path: Path, cortecs_api: FakeApiProce
     (project / ".venv").symlink_to(PROJECT_ROOT / ".venv")
     (project / ".pulumi-state").mkdir()
 
-    pulumi(project, "stack", "select", "dev", "--create")
-    pulumi(
-        project, "config", "set", "cortecs:apiBaseUrl", cortecs_api.api_base_url, "--stack", "dev"
-    )
-    pulumi(project, "up", "--yes", "--stack", "dev")
-    outputs = json.loads(pulumi(project, "stack", "output", "--json", "--stack", "dev"))
+    outputs = up_preview_destroy(project, cortecs_api)
     assert outputs["chat_chat_openai_args"]["model_name"] == "meta-llama/Meta-Llama-3.1-8B-Instruct"
-    assert len(cortecs_api.instances()) == 2
-
-    preview = pulumi(project, "preview", "--diff", "--stack", "dev")
-    assert "2 unchanged" in preview
-
-    pulumi(project, "destroy", "--yes", "--stack", "dev")
-    assert cortecs_api.instances() == []
 
 
 def test_up_then_destroy_the_yaml_example_through_the_native_provider(
@@ -83,19 +72,25 @@ def test_up_then_destroy_the_yaml_example_through_the_native_provider(
     shutil.copytree(PROJECT_ROOT / "provider", tmp_path / "provider", ignore=_generated)
     (tmp_path / "provider" / "venv").symlink_to(PROJECT_ROOT / ".venv")
     (project / ".pulumi-state").mkdir()
-
-    pulumi(project, "stack", "select", "dev", "--create")
-    pulumi(
-        project, "config", "set", "cortecs:apiBaseUrl", cortecs_api.api_base_url, "--stack", "dev"
-    )
-    pulumi(project, "up", "--yes", "--stack", "dev")
-    outputs = json.loads(pulumi(project, "stack", "output", "--json", "--stack", "dev"))
+    outputs = up_preview_destroy(project, cortecs_api)
     assert outputs["chatOpenaiArgs"]["model_name"] == "meta-llama/Meta-Llama-3.1-8B-Instruct"
     assert outputs["chatBaseUrl"] and outputs["smallBaseUrl"]
-    assert len(cortecs_api.instances()) == 2
+
+
+def up_preview_destroy(project: Path, api: FakeApiProcess) -> dict[str, Any]:
+    """The dev stack's outputs after `pulumi up` (two instances), once a second preview planned
+    no change and `pulumi destroy` left no instance."""
+    pulumi(project, "stack", "select", "dev", "--create")
+    pulumi(project, "config", "set", "cortecs:apiBaseUrl", api.api_base_url, "--stack", "dev")
+    pulumi(project, "up", "--yes", "--stack", "dev")
+    outputs: dict[str, Any] = json.loads(
+        pulumi(project, "stack", "output", "--json", "--stack", "dev")
+    )
+    assert len(api.instances()) == 2
     assert "2 unchanged" in pulumi(project, "preview", "--diff", "--stack", "dev")
     pulumi(project, "destroy", "--yes", "--stack", "dev")
-    assert cortecs_api.instances() == []
+    assert api.instances() == []
+    return outputs
 
 
 def _generated(directory: str, names: list[str]) -> list[str]:

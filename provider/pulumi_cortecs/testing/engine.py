@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pulumi
 from pulumi.runtime import rpc
-from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+from pulumi.runtime.proto import provider_pb2
+
+from pulumi_cortecs.testing._served import ServedProcess
 
 TYPE_TOKEN = "pulumi-python:dynamic/cortecs:ManagedInstance"
 UNKNOWN = rpc.UNKNOWN
@@ -70,39 +69,16 @@ def _from_struct(struct: Any) -> dict[str, Any]:
     return dict(rpc.deserialize_properties(struct, True))
 
 
-@dataclass
-class ProviderProcess:
-    """One ``python -u -m pulumi.dynamic`` server and a gRPC stub talking to it."""
+class ProviderProcess(ServedProcess):
+    """One ``python -u -m pulumi.dynamic`` server and a gRPC stub talking to it, started in
+    ``cwd`` (the engine starts it in the project directory, where a stack's files live)."""
 
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    # The engine starts the provider in the project directory; a stack's files live there.
-    cwd: Path = field(default_factory=Path.cwd)
-    process: subprocess.Popen[bytes] = field(init=False)
-    stub: provider_pb2_grpc.ResourceProviderStub = field(init=False)
-    stderr_lines: list[str] = field(default_factory=list, init=False)
-
-    def __post_init__(self) -> None:
-        self.process = subprocess.Popen(
+    def __init__(self, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
+        super().__init__(
             [sys.executable, "-u", "-m", "pulumi.dynamic"],
-            cwd=self.cwd,
-            env={**self.env, "PULUMI_PROJECT": PROJECT},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            env={**(os.environ if env is None else env), "PULUMI_PROJECT": PROJECT},
+            cwd=cwd or Path.cwd(),
         )
-        assert self.process.stdout is not None
-        port = int(self.process.stdout.readline().decode().strip())
-        threading.Thread(target=self._drain, daemon=True).start()
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
-
-    def _drain(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.stderr_lines.append(line.decode(errors="replace"))
-
-    @property
-    def stderr(self) -> str:
-        return "".join(self.stderr_lines)
 
     def configure(self, config: Mapping[str, Any]) -> None:
         self.stub.Configure(
@@ -168,20 +144,6 @@ class ProviderProcess:
                 id=id_, urn=_urn(id_), type=TYPE_TOKEN, properties=_to_struct(outputs)
             )
         )
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait()
-        self.channel.close()
-
-    def close(self) -> None:
-        self.channel.close()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def _urn(name: str) -> str:

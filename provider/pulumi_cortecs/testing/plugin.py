@@ -11,21 +11,20 @@ An initialization failure is decoded from the error's trailer as the engine deco
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import threading
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 from google.protobuf import empty_pb2
 from pulumi.provider.experimental.property_value import PropertyValue
-from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc, status_pb2
+from pulumi.runtime.proto import provider_pb2, status_pb2
 
 from pulumi_cortecs.native import INSTANCE, PACKAGE
 from pulumi_cortecs.native._values import has_secret, plain
+from pulumi_cortecs.testing._served import ServedProcess
 
 _NO_ENGINE = "127.0.0.1:1"
 
@@ -70,39 +69,12 @@ def _value(value: Any, is_secret: bool = False) -> PropertyValue:
     return PropertyValue(value, is_secret=is_secret)
 
 
-@dataclass
-class PluginProcess:
-    """One plugin process, and a gRPC stub talking to it as the engine does."""
+class PluginProcess(ServedProcess):
+    """One plugin process (``python <plugin_dir> <engine address>`` in the program's directory
+    ``cwd``), and a gRPC stub talking to it as the engine does."""
 
-    plugin_dir: Path
-    env: Mapping[str, str]
-    cwd: Path
-    process: subprocess.Popen[bytes] = field(init=False)
-    stub: provider_pb2_grpc.ResourceProviderStub = field(init=False)
-    stderr_lines: list[str] = field(default_factory=list, init=False)
-
-    def __post_init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, str(self.plugin_dir), _NO_ENGINE],
-            cwd=self.cwd,
-            env=dict(self.env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        assert self.process.stdout is not None
-        port = int(self.process.stdout.readline().decode().strip())
-        threading.Thread(target=self._drain, daemon=True).start()
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
-
-    def _drain(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.stderr_lines.append(line.decode(errors="replace"))
-
-    @property
-    def stderr(self) -> str:
-        return "".join(self.stderr_lines)
+    def __init__(self, plugin_dir: Path, *, env: Mapping[str, str], cwd: Path) -> None:
+        super().__init__([sys.executable, str(plugin_dir), _NO_ENGINE], env=env, cwd=cwd)
 
     def plugin_version(self) -> str:
         return str(self.stub.GetPluginInfo(empty_pb2.Empty()).version)
@@ -211,15 +183,6 @@ class PluginProcess:
 
     def cancel(self) -> None:
         self.stub.Cancel(empty_pb2.Empty())
-
-    def close(self) -> None:
-        self.channel.close()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def _reporting(call: Any, request: Any) -> Any:
