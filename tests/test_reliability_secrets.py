@@ -55,7 +55,7 @@ def canary_config(fake: FakeApiProcess) -> dict[str, Any]:
 
 def test_the_serialized_provider_holds_no_credential(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORTECS_CLIENT_SECRET", CLIENT_SECRET)
-    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("CORTECS_API_KEY", API_KEY)
     inputs = program_inputs(lambda: [ManagedInstance("chat", model_id=LLAMA)])["chat"]
     pickled = base64.b64decode(inputs["__provider"])
     assert CLIENT_SECRET.encode() not in pickled and API_KEY.encode() not in pickled

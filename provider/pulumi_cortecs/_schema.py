@@ -239,7 +239,7 @@ class ChatKwargs:
         if credentials:
             raise ValueError(
                 f"must not carry credentials ({', '.join(credentials)}): outputs are stored in "
-                "plain text; ChatOpenAI reads the key from OPENAI_API_KEY"
+                "plain text; chat_model() reads the key from CORTECS_API_KEY"
             )
         return dict(value)
 
@@ -439,7 +439,7 @@ API_BASE_URL = ConfigKey(
 )
 API_KEY = ConfigKey(
     "apiKey",
-    "OPENAI_API_KEY",
+    "CORTECS_API_KEY",
     "the instances' API key, for the readiness probe",
     secret=True,
 )

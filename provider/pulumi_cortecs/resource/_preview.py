@@ -50,7 +50,7 @@ def check(context: ProviderContext, news: Mapping[str, Any]) -> Checked:
             Failure(
                 "readiness_probe",
                 "needs the instances' API key: set it with `pulumi config set --secret "
-                "cortecs:apiKey ...` or OPENAI_API_KEY, or set readiness_probe to false",
+                "cortecs:apiKey ...` or CORTECS_API_KEY, or set readiness_probe to false",
             )
         )
     return Checked(inputs, failures)

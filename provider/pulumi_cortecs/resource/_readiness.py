@@ -54,7 +54,7 @@ def wait_until_answering(
             raise ReadinessProbeError(
                 f"the readiness probe of {base_url} was refused with HTTP "
                 f"{response.status_code}: the API key is missing or wrong. Set it with "
-                "`pulumi config set --secret cortecs:apiKey ...` or OPENAI_API_KEY, or set "
+                "`pulumi config set --secret cortecs:apiKey ...` or CORTECS_API_KEY, or set "
                 "readiness_probe to false",
                 method="POST",
                 path=url,
