@@ -19,6 +19,8 @@ from email.parser import Parser
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from pulumi_cortecs import ManagedInstance, __version__
 from pulumi_cortecs.testing.engine import program_inputs
 
@@ -167,3 +169,58 @@ def test_state_pickles_the_provider_by_its_public_module_path() -> None:
     assert module.encode() in pickled
     assert name.encode() in pickled
     assert PROVIDER_PATH in (PROJECT_ROOT / "README.md").read_text()
+
+
+# requirements.lock: what the deploy workflows install
+
+
+def locked() -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) from requirements.lock (pip's hash-checking format)."""
+    text = (PROJECT_ROOT / "requirements.lock").read_text()
+    entries: dict[str, tuple[str, list[str]]] = {}
+    for block in text.replace("\\\n", " ").splitlines():
+        if not block.strip() or block.lstrip().startswith("#"):
+            continue
+        requirement, *options = block.split()
+        name, _, pinned = requirement.partition("==")
+        assert pinned, f"{requirement} is not pinned to one version"
+        hashes = [o.removeprefix("--hash=") for o in options if o.startswith("--hash=sha256:")]
+        entries[canonicalize_name(name)] = (pinned, hashes)
+    return entries
+
+
+def test_the_lock_pins_every_package_with_hashes() -> None:
+    entries = locked()
+    assert entries
+    for name, (_, hashes) in entries.items():
+        assert hashes, f"{name} has no hash: pip --require-hashes would refuse the lock"
+    # Runtime only: a deploy needs neither the dev tools nor the langchain extra.
+    assert not {"pytest", "ruff", "mypy", "langchain-openai"} & set(entries)
+
+
+def test_the_lock_satisfies_pyproject() -> None:
+    entries = locked()
+    for text in PROJECT["dependencies"]:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in entries, f"{name} is missing from requirements.lock: run scripts/lock.sh"
+        assert requirement.specifier.contains(entries[name][0]), (
+            f"requirements.lock has {name} {entries[name][0]}, outside {requirement.specifier}: "
+            "run scripts/lock.sh"
+        )
+
+
+def test_the_cli_version_matches_the_locked_sdk() -> None:
+    """deploy-local.sh and the workflows install the CLI of .pulumi.version; the programs run
+    the SDK of the lock. One release of both, so what CI deploys is what was tested together."""
+    cli = (PROJECT_ROOT / ".pulumi.version").read_text().strip()
+    assert locked()["pulumi"][0] == cli, "set .pulumi.version to the locked pulumi version"
+
+
+def test_the_readme_installs_from_the_repository_of_the_project_urls() -> None:
+    """OWNER/REPO is a placeholder until the repository is published: replacing it in one place
+    and not the other fails here."""
+    source = PROJECT["urls"]["Source"]
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert f"pulumi-cortecs-instances[langchain] @ git+{source}'" in readme
+    assert all(url.startswith(source) for url in PROJECT["urls"].values())

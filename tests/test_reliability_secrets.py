@@ -7,12 +7,14 @@ import base64
 import os
 import traceback
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import grpc
 import httpx
 import pytest
+from packaging.version import Version
 from pulumi_cortecs import ApiError, Client, InstanceArgs, ManagedInstance
 from pulumi_cortecs.testing.engine import Deployment, ProviderProcess, program_inputs
 from pulumi_cortecs.testing.fake import TokenStore
@@ -26,6 +28,9 @@ CLIENT_ID = "canary-client-id"
 CLIENT_SECRET = "canary-client-secret-5f1d9c"
 API_KEY = "canary-api-key-8b27e4"
 SEED = 4242
+# The SDK's provider server sends the engine the provider's whole traceback since pulumi 3.260,
+# before only the error's message: the checks below cover whichever the floor's SDK sends.
+SDK_SENDS_TRACEBACKS = Version(version("pulumi")) >= Version("3.260")
 # The fake's tokens come from a generator seeded with SEED: these are the ones it hands out.
 _tokens = TokenStore(SEED)
 TOKENS = [_tokens.issue(0.0) for _ in range(200)]
@@ -110,7 +115,8 @@ def test_failed_creates_leak_nothing_in_errors(
         canary_api.configure(step_seconds=0.05)
         provider.close()
     details = str(failed.value.details())  # type: ignore[attr-defined]
-    assert "Traceback" in details  # the engine gets the provider's whole traceback
+    if SDK_SENDS_TRACEBACKS:
+        assert "Traceback" in details  # the engine gets the provider's whole traceback
     assert "stopped and deleted" in details
     assert leaks(details) == [] and leaks(provider.stderr) == []
     assert "canary-api-key-8b27e4-wrong" not in details + provider.stderr

@@ -24,6 +24,11 @@ PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+\.\d+\.\d+|[0-9a-f]{40})
 SECRET_REFERENCE = re.compile(r"^\$\{\{\s*secrets\.([A-Z][A-Z0-9_]*)\s*\}\}$")
 ANY_SECRET = re.compile(r"\$\{\{\s*secrets\.([A-Za-z0-9_]+)\s*\}\}")
 SENSITIVE_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSPHRASE|API_KEY|CLIENT_ID|BACKEND_URL")
+PYPROJECT_PYTHON = next(
+    line.split('"')[1]
+    for line in (PROJECT_ROOT / "pyproject.toml").read_text().splitlines()
+    if line.startswith("requires-python")
+)
 REQUIRED_SECRETS = {
     "PULUMI_ACCESS_TOKEN",
     "PULUMI_BACKEND_URL",
@@ -190,6 +195,9 @@ def test_pulumi_runs_after_installing_the_project_into_venv(workflow: dict[str, 
         scripts = "\n".join(str(s.get("run", "")) for s in before)
         assert "python -m venv .venv" in scripts
         assert re.search(r"\.venv/bin/python -m pip install (.* )?-e \.", scripts)
+        # Exactly the locked versions, checked against their hashes; the project adds nothing.
+        assert "pip install --require-hashes --no-deps -r requirements.lock" in scripts
+        assert re.search(r"pip install --no-deps -e \.", scripts)
         assert pulumi_steps(job)[0]["with"]["work-dir"] == "./"
 
 
@@ -240,3 +248,27 @@ def test_the_local_api_is_started_exactly_for_stacks_that_use_it(workflow: dict[
             assert uses_local == {"dev"}
             assert "python -u -m pulumi_cortecs.testing.fake --port 8711" in script
     assert checked, "no step starts the local API for the dev stack"
+
+
+# test.yml
+
+
+def test_tests_run_on_every_change_with_the_newest_and_the_lowest_dependencies() -> None:
+    workflow = load("test.yml")
+    on = triggers(workflow)
+    assert "pull_request" in on and on["push"] == {"branches": ["main"]}
+    assert workflow["permissions"] == {"contents": "read"}
+    jobs = workflow["jobs"]
+    latest, lowest = jobs["latest"], jobs["lowest"]
+    assert [s["run"] for s in steps(latest) if "run" in s] == ["./scripts/test.sh"]
+    assert [s["run"] for s in steps(lowest) if "run" in s] == ["./scripts/test-lowest.sh"]
+    # The floors are proven on the oldest Python pyproject.toml allows, the newest on all.
+    oldest = PYPROJECT_PYTHON.removeprefix(">=")
+    assert oldest in latest["strategy"]["matrix"]["python"]
+    (setup,) = [s for s in steps(lowest) if str(s.get("uses", "")).startswith("actions/setup")]
+    assert setup["with"]["python-version"] == oldest
+    assert not ANY_SECRET.search("\n".join(strings(workflow)))
+    for job in jobs.values():
+        for step in steps(job):
+            if "uses" in step:
+                assert PINNED.match(step["uses"]), step["uses"]

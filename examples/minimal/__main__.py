@@ -1,7 +1,8 @@
 """The smallest program: one Llama 3.1 8B instance on the recommended hardware.
 
 Copy this file as the ``__main__.py`` of a Pulumi Python project, add
-``pulumi-cortecs-instances`` to its requirements and set ``cortecs:clientId``,
+``pulumi-cortecs-instances @ git+https://github.com/OWNER/REPO`` to its requirements.txt (see
+"Installation" in the README: OWNER/REPO is a placeholder) and set ``cortecs:clientId``,
 ``cortecs:clientSecret`` and ``cortecs:apiKey`` (the last two with ``--secret``).
 """
 
