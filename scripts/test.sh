@@ -7,4 +7,7 @@ cd "$(dirname "$0")/.."
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"
+# The GitHub workflows: expressions, action inputs, job graph, and their scripts via shellcheck
+# (from the venv, hence the PATH).
+PATH="$VENV/bin:$PATH" "$VENV/bin/actionlint"
 "$VENV/bin/pytest" "$@"
