@@ -8,15 +8,15 @@ script reads them and asks the instance something:
     python examples/chat_from_stack.py --stack dev --instance chat --prompt "A haiku" --stream
     pulumi stack output --json --stack dev | python examples/chat_from_stack.py --outputs-file -
 
-Several ``--prompt`` run as one batch. The API key is read from OPENAI_API_KEY (or
-CORTECS_API_KEY); it is never printed. Needs ``pip install 'pulumi-cortecs-instances[langchain]'``.
+Several ``--prompt`` run as one batch. The API key is read from CORTECS_API_KEY (never from
+OPENAI_API_KEY, which holds an OpenAI key); it is never printed. Needs
+``pip install 'pulumi-cortecs-instances[langchain]'``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -167,9 +167,6 @@ def main(
         overrides: dict[str, Any] = {}
         if args.temperature is not None:
             overrides["temperature"] = args.temperature
-        api_key = os.environ.get("OPENAI_API_KEY") or os.environ.get("CORTECS_API_KEY")
-        if api_key:
-            overrides["api_key"] = api_key
         model = chat_model(source, **overrides)
     except (OutputsError, ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)

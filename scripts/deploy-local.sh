@@ -1,19 +1,15 @@
 #!/usr/bin/env bash
 # Deploys the dev stack (stacks/Pulumi.dev.yaml) against the bundled local API, with the state in
 # .pulumi-state/. Leaves the instances and the local API running; scripts/destroy-local.sh tears
-# both down.
+# both down. Installs the pinned Pulumi CLI into .pulumi-cli/ first when `pulumi` is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v pulumi >/dev/null 2>&1; then
-  cat >&2 <<'MSG'
-The Pulumi CLI is not on PATH, and deploying needs it (the tests do not: ./scripts/test.sh).
-Install it as https://www.pulumi.com/docs/iac/download-install/ describes, e.g.
-  brew install pulumi/tap/pulumi          (macOS)
-  choco install pulumi                    (Windows)
-or the install script from that page (Linux), then run this command again.
-MSG
-  exit 1
-fi
+# The Pulumi CLI: the one on PATH, else the project's own (.pulumi-cli/), installed now if missing.
+. scripts/_pulumi.sh
+ensure_pulumi || exit 1
+# Also proves the CLI runs before anything is started.
+pulumi_version="$(pulumi version)"
+echo "Pulumi CLI: $(command -v pulumi) ($pulumi_version)"
 . scripts/_venv.sh
 mkdir -p .pulumi-state
 PORT=8711

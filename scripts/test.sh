@@ -7,4 +7,9 @@ cd "$(dirname "$0")/.."
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"
-"$VENV/bin/pytest" "$@"
+# The GitHub workflows: expressions, action inputs, job graph, and their scripts via shellcheck
+# (from the venv, hence the PATH).
+PATH="$VENV/bin:$PATH" "$VENV/bin/actionlint"
+# Four workers on any machine: the engine tests mostly wait (on provider processes, the fake's
+# init steps, polls), so they overlap well even on two cores.
+"$VENV/bin/pytest" -n 4 "$@"

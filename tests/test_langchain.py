@@ -144,15 +144,34 @@ def test_chat_model_from_args_with_key_and_overrides() -> None:
     assert CANARY_KEY not in repr(model)
 
 
-def test_chat_model_reads_openai_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)
+def test_chat_model_reads_cortecs_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORTECS_API_KEY", API_KEY)
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)  # an OpenAI key beside it is ignored
     model = chat_model(instance_json())
+    assert isinstance(model.openai_api_key, SecretStr)
+    assert model.openai_api_key.get_secret_value() == API_KEY
+
+
+def test_chat_model_never_takes_openai_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OpenAI key in the environment is not a cortecs.ai key: it must not reach the instance."""
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)
+    with pytest.raises(MissingApiKeyError, match="CORTECS_API_KEY") as raised:
+        chat_model(instance_json())
+    assert "api_key=" in str(raised.value)
+    assert CANARY_KEY not in str(raised.value)
+
+
+def test_chat_model_passes_an_explicit_openai_key_when_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CORTECS_API_KEY", API_KEY)
+    model = chat_model(instance_json(), openai_api_key=CANARY_KEY)
     assert isinstance(model.openai_api_key, SecretStr)
     assert model.openai_api_key.get_secret_value() == CANARY_KEY
 
 
 def test_chat_model_without_a_key() -> None:
-    with pytest.raises(MissingApiKeyError, match="OPENAI_API_KEY") as raised:
+    with pytest.raises(MissingApiKeyError, match="CORTECS_API_KEY") as raised:
         chat_model(instance_json())
     assert "api_key=" in str(raised.value)
 
@@ -252,7 +271,7 @@ def run_example(example: ModuleType, *argv: str, stdin: str = "") -> tuple[int, 
 def test_example_invoke(
     example: ModuleType, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("CORTECS_API_KEY", API_KEY)
     code, out = run_example(
         example, "--outputs-file", str(outputs_file), "--instance", "chat", "--prompt", "hello"
     )
@@ -262,7 +281,7 @@ def test_example_invoke(
 def test_example_stream(
     example: ModuleType, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CORTECS_API_KEY", API_KEY)  # the workflows' secret name works too
+    monkeypatch.setenv("CORTECS_API_KEY", API_KEY)
     code, out = run_example(
         example, "--outputs-file", str(outputs_file), "--prompt", "a b c", "--stream"
     )
@@ -272,7 +291,7 @@ def test_example_stream(
 def test_example_batch(
     example: ModuleType, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("CORTECS_API_KEY", API_KEY)
     code, out = run_example(
         example, "--outputs-file", str(outputs_file), "--prompt", "one", "--prompt", "two"
     )
@@ -288,7 +307,7 @@ def test_example_batch_through_chat_model(running: Instance, example: ModuleType
 
 
 def test_example_as_a_script_reading_stdin(cortecs_api: FakeApiProcess, running: Instance) -> None:
-    env = without_credentials(OPENAI_API_KEY=API_KEY)
+    env = without_credentials(CORTECS_API_KEY=API_KEY)
     outputs = {"chat_openai_args": running.chat_openai_config()}  # a one-instance program
     result = subprocess.run(
         [sys.executable, str(EXAMPLE), "--outputs-file", "-", "--prompt", "hi", "--stream"],
@@ -310,7 +329,7 @@ def test_example_wrong_key_fails_cleanly(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)
+    monkeypatch.setenv("CORTECS_API_KEY", CANARY_KEY)
     code, _ = run_example(example, "--outputs-file", str(outputs_file), "--prompt", "x")
     assert code == 1
     err = capsys.readouterr().err
@@ -319,11 +338,17 @@ def test_example_wrong_key_fails_cleanly(
 
 
 def test_example_without_a_key(
-    example: ModuleType, outputs_file: Path, capsys: pytest.CaptureFixture[str]
+    example: ModuleType,
+    outputs_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)  # not a cortecs.ai key: never used
     code, out = run_example(example, "--outputs-file", str(outputs_file))
     assert (code, out) == (1, "")
-    assert "OPENAI_API_KEY" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "CORTECS_API_KEY" in err
+    assert CANARY_KEY not in err
 
 
 # the example's choice of instance

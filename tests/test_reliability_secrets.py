@@ -11,6 +11,8 @@ import traceback
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import pytest
 import respx
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
+from packaging.version import Version
 from pulumi_cortecs import ApiError, Client, InstanceArgs, ManagedInstance
 from pulumi_cortecs._journal import Journal
 from pulumi_cortecs._urls import has_userinfo, without_userinfo
@@ -40,6 +43,9 @@ CLIENT_ID = "canary-client-id"
 CLIENT_SECRET = "canary-client-secret-5f1d9c"
 API_KEY = "canary-api-key-8b27e4"
 SEED = 4242
+# The SDK's provider server sends the engine the provider's whole traceback since pulumi 3.260,
+# before only the error's message: the checks below cover whichever the floor's SDK sends.
+SDK_SENDS_TRACEBACKS = Version(version("pulumi")) >= Version("3.260")
 # The fake's tokens come from a generator seeded with SEED: these are the ones it hands out.
 _tokens = TokenStore(SEED)
 TOKENS = [_tokens.issue(0.0) for _ in range(200)]
@@ -69,7 +75,7 @@ def canary_config(fake: FakeApiProcess) -> dict[str, Any]:
 
 def test_the_serialized_provider_holds_no_credential(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORTECS_CLIENT_SECRET", CLIENT_SECRET)
-    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("CORTECS_API_KEY", API_KEY)
     inputs = program_inputs(lambda: [ManagedInstance("chat", model_id=LLAMA)])["chat"]
     pickled = base64.b64decode(inputs["__provider"])
     assert CLIENT_SECRET.encode() not in pickled and API_KEY.encode() not in pickled
@@ -124,7 +130,8 @@ def test_failed_creates_leak_nothing_in_errors(
         canary_api.configure(step_seconds=0.05)
         provider.close()
     details = str(failed.value.details())  # type: ignore[attr-defined]
-    assert "Traceback" in details  # the engine gets the provider's whole traceback
+    if SDK_SENDS_TRACEBACKS:
+        assert "Traceback" in details  # the engine gets the provider's whole traceback
     assert "stopped and deleted" in details
     assert leaks(details) == [] and leaks(provider.stderr) == []
     assert "canary-api-key-8b27e4-wrong" not in details + provider.stderr

@@ -1,14 +1,21 @@
-"""The smallest program: one Llama 3.1 8B instance on the recommended hardware.
+"""The README's program ("A program"): one Llama 3.1 8B instance on an L40S.
 
 Copy this file as the ``__main__.py`` of a Pulumi Python project, add
-``pulumi-cortecs-instances`` to its requirements and set ``cortecs:clientId``,
+``pulumi-cortecs-instances @ git+https://github.com/OWNER/REPO`` to its requirements.txt (see
+"Installation" in the README: OWNER/REPO is a placeholder) and set ``cortecs:clientId``,
 ``cortecs:clientSecret`` and ``cortecs:apiKey`` (the last two with ``--secret``).
 """
 
 import pulumi
 from pulumi_cortecs import ManagedInstance
 
-llm = ManagedInstance("llm", model_id="meta-llama/Meta-Llama-3.1-8B-Instruct")
-
+llm = ManagedInstance(
+    "llm",
+    model_id="meta-llama/Meta-Llama-3.1-8B-Instruct",  # a Hugging Face name, or its API id
+    hardware_type_id="NVIDIA_L40S_1",
+    context_length=32000,
+    max_price_per_hour=5,  # preview fails above this
+    chat_openai_kwargs={"temperature": 0.2},
+)
 pulumi.export("base_url", llm.base_url)
 pulumi.export("chat_openai_args", llm.chat_openai_args)

@@ -316,8 +316,8 @@ class ChatKwargs:
             # Named by where they are, never by their values.
             raise ValueError(
                 f"must not carry credentials ({', '.join(credentials)}): inputs and outputs "
-                "are kept in state and shown in diffs. ChatOpenAI reads the API key from "
-                "OPENAI_API_KEY; give other credentials where you build it (e.g. "
+                "are kept in state and shown in diffs. chat_model() passes the instances' key "
+                "(CORTECS_API_KEY); give other credentials where you build it (e.g. "
                 "chat_model(outputs, default_headers=...))"
             )
         return dict(value)
@@ -550,7 +550,7 @@ API_BASE_URL = ConfigKey(
 )
 API_KEY = ConfigKey(
     "apiKey",
-    "OPENAI_API_KEY",
+    "CORTECS_API_KEY",
     "the instances' API key, for the readiness probe",
     secret=True,
 )

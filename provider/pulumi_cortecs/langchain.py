@@ -12,12 +12,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pulumi_cortecs._exceptions import InstanceNotServingError, MissingApiKeyError
+from pulumi_cortecs._schema import API_KEY
 from pulumi_cortecs.api._models import Instance
 
 if TYPE_CHECKING:
     from langchain_openai import ChatOpenAI
 
-API_KEY_VARIABLE = "OPENAI_API_KEY"
+# CORTECS_API_KEY, as for the provider; never OPENAI_API_KEY (see chat_model).
+API_KEY_VARIABLE = API_KEY.environment
 INSTALL_HINT = "pip install 'pulumi-cortecs-instances[langchain]'"
 # How `pulumi stack output --json` shows a secret unless asked for --show-secrets.
 _SECRET_PLACEHOLDER = "[secret]"
@@ -77,8 +79,11 @@ def chat_model(source: Instance | Mapping[str, Any], **kwargs: Any) -> ChatOpenA
 
     ``source`` is what :func:`chat_openai_args` accepts. ``kwargs`` go to ``ChatOpenAI`` and
     override the instance's arguments (``temperature=0``, ``streaming=True``...). The API key
-    is ``kwargs["api_key"]``, else the ``OPENAI_API_KEY`` environment variable (the account's
-    cortecs.ai API key); :class:`MissingApiKeyError` when there is neither.
+    is ``kwargs["api_key"]``, else the ``CORTECS_API_KEY`` environment variable (the account's
+    cortecs.ai API key); :class:`MissingApiKeyError` when there is neither. ``OPENAI_API_KEY``
+    is never read: it usually holds an OpenAI key, which must not go to a cortecs.ai endpoint.
+    The key resolved here is passed to ``ChatOpenAI`` explicitly, so it never falls back to
+    ``OPENAI_API_KEY`` either.
     """
     args = chat_openai_args(source)
     given = [kwargs.pop("api_key", None), kwargs.pop("openai_api_key", None)]

@@ -188,7 +188,7 @@ class InstanceLifecycle:
             if not context.api_key or not instance.base_url:
                 raise ProvisioningError(
                     f"{instance_id} cannot be probed: no API key (cortecs:apiKey or "
-                    "OPENAI_API_KEY) or no base_url"
+                    "CORTECS_API_KEY) or no base_url"
                 )
             attempts = wait_until_answering(
                 instance.base_url,

@@ -70,7 +70,7 @@ def _check_api_key(api_key: str | None) -> list[Failure]:
             Failure(
                 "readiness_probe",
                 "needs the instances' API key: set it with `pulumi config set --secret "
-                "cortecs:apiKey ...` or OPENAI_API_KEY, or set readiness_probe to false",
+                "cortecs:apiKey ...` or CORTECS_API_KEY, or set readiness_probe to false",
             )
         ]
     padded = _padded(API_KEY, api_key, "readiness_probe")

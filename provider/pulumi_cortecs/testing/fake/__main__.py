@@ -7,12 +7,14 @@ Usage:
         [--seed 0] [--token-ttl 3600]
 
 The first line on stdout is the API base URL (``http://127.0.0.1:PORT/api/v1``), so a script
-can start the fake with ``--port 0`` and read where it listens. The second line gives the demo
-credentials as shell exports:
+can start the fake with ``--port 0`` and read where it listens. The second line gives it and the
+demo credentials as shell exports (the fake serves until killed, so read its output from a file):
 
-    CORTECS_API_BASE_URL=$(python -m pulumi_cortecs.testing.fake --port 0 | head -n1)
-    export CORTECS_CLIENT_ID=demo-client-id CORTECS_CLIENT_SECRET=demo-client-secret
-    export OPENAI_API_KEY=demo-api-key
+    python -m pulumi_cortecs.testing.fake --port 0 > fake.out &
+    until [ "$(wc -l < fake.out)" -ge 2 ]; do sleep 0.1; done
+    eval "$(sed -n 2p fake.out)"  # CORTECS_API_BASE_URL, _CLIENT_ID, _CLIENT_SECRET, _API_KEY
+    ...
+    kill %1
 
 ``--era`` chooses the API's era: ``today`` (the default) answers as today's API does, in the
 shape the official client (cortecs-py 0.1.2) reads: every key present, whole-number sizes,
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             f"export CORTECS_API_BASE_URL={server.api_base_url} "
             f"CORTECS_CLIENT_ID={backend.client_id} "
             f"CORTECS_CLIENT_SECRET={backend.client_secret} "
-            f"OPENAI_API_KEY={backend.api_key}",
+            f"CORTECS_API_KEY={backend.api_key}",
             flush=True,
         )
         stopping.wait()
