@@ -23,4 +23,4 @@ export UV_PYTHON_DOWNLOADS=never
 # Fail when a floor could not be installed as written (another requirement forced it higher):
 # then the run below would prove a higher floor than pyproject.toml states.
 "$VENV/bin/python" scripts/check-floors.py
-"$VENV/bin/python" -m pytest "$@"
+"$VENV/bin/python" -m pytest -n 4 "$@"
