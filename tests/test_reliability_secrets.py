@@ -11,7 +11,6 @@ import traceback
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,8 @@ import pulumi
 import pytest
 import respx
 from google.protobuf import json_format
-from pulumi.runtime.mocks import MockMonitor
 from packaging.version import Version
+from pulumi.runtime.mocks import MockMonitor
 from pulumi_cortecs import ApiError, Client, InstanceArgs, ManagedInstance
 from pulumi_cortecs._journal import Journal
 from pulumi_cortecs._urls import has_userinfo, without_userinfo
