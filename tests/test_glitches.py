@@ -199,7 +199,7 @@ def test_a_key_no_header_can_carry_fails_at_once_naming_its_config_not_its_value
     with pytest.raises(ReadinessProbeError) as caught:
         probe(instance, cortecs_clock, key=Secret(key))
     message = str(caught.value)
-    assert "cortecs:apiKey or OPENAI_API_KEY" in message
+    assert "cortecs:apiKey or CORTECS_API_KEY" in message
     assert DEMO_API_KEY not in message and "demo api key" not in message
     assert cortecs_mock.serve_requests == before
 

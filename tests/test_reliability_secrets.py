@@ -356,7 +356,7 @@ def test_a_program_secret_never_shows_in_check_failures(
     ("key", "variable", "prop", "value"),
     [
         ("cortecs:clientSecret", "CORTECS_CLIENT_SECRET", "", CLIENT_SECRET + "\n"),
-        ("cortecs:apiKey", "OPENAI_API_KEY", "readiness_probe", f" {API_KEY}"),
+        ("cortecs:apiKey", "CORTECS_API_KEY", "readiness_probe", f" {API_KEY}"),
     ],
     ids=["client secret", "api key"],
 )
