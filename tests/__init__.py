@@ -1,5 +1,7 @@
 """The test suite, and the constants its modules share."""
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
@@ -13,3 +15,11 @@ LLAMA_ID = "meta-llama--Meta-Llama-3.1-8B-Instruct"
 """... and as the API names it."""
 CREDENTIALS = {"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}
 """The body of a token request the fake accepts."""
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> None:
+    """Wait for something another process does (the fake, a provider), failing after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the condition"
+        time.sleep(0.02)

@@ -74,7 +74,7 @@ def test_a_fresh_endpoints_404_and_503_on_the_first_probes_mean_not_yet(
     cortecs_api.configure(ingress_errors=[404, 503])
     stack = up(cortecs_engine)
     instance_id = stack.state["chat"].id
-    assert f"{instance_id}: answered a chat completion (attempt 3)" in cortecs_engine.stderr
+    assert cortecs_engine.logged(f"{instance_id}: answered a chat completion (attempt 3)")
 
 
 def test_a_token_endpoint_answering_500_is_a_server_error_not_bad_credentials(
@@ -106,7 +106,7 @@ def test_an_update_that_finds_the_instance_pending_waits_and_probes_like_a_creat
     outputs = stack.state["chat"].outputs
     assert outputs["status"] == "running" and outputs["base_url"]
     assert outputs["chat_openai_args"]["base_url"] == outputs["base_url"]
-    assert cortecs_engine.stderr.count(f"{instance_id}: answered a chat completion") == 2
+    assert cortecs_engine.logged(f"{instance_id}: answered a chat completion", times=2)
 
 
 def test_a_cleanup_that_gets_404s_stops_and_deletes_the_instance_the_list_still_shows(

@@ -3,8 +3,6 @@ over HTTP: readiness means answering, no orphans or duplicates, cost at preview,
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from pulumi_cortecs import Client, InstanceArgs
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
@@ -15,13 +13,6 @@ from tests import LLAMA
 from tests.test_engine_lifecycle import declare
 
 pytestmark = pytest.mark.engine
-
-
-def wait_for(condition: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out waiting for the condition"
-        time.sleep(0.02)
 
 
 @pytest.mark.parametrize("adopt_existing", [True, False])
@@ -66,7 +57,7 @@ def test_ready_means_it_answers_a_chat_completion(
     stack = Deployment(cortecs_engine)
     stack.up({"chat": declare(model_id=LLAMA)})
     assert stack.state["chat"].outputs["status"] == "running"
-    assert "answered a chat completion (attempt " in cortecs_engine.stderr
+    assert cortecs_engine.logged("answered a chat completion (attempt ")
     assert "(attempt 1)" not in cortecs_engine.stderr, "the probe had to wait for the model"
 
 
@@ -86,7 +77,7 @@ def test_cost_is_known_at_preview_and_capped(
     assert failures == []
     assert checked["currency"] == "EUR"
     assert checked["estimated_cost_per_hour"] == pytest.approx(2 * checked["price_per_hour"])
-    assert f"x 2: {checked['estimated_cost_per_hour']:.2f} EUR/hour" in cortecs_engine.stderr
+    assert cortecs_engine.logged(f"x 2: {checked['estimated_cost_per_hour']:.2f} EUR/hour")
 
     limit = checked["estimated_cost_per_hour"] - 0.01
     with pytest.raises(CheckFailed) as failed:
@@ -128,7 +119,7 @@ def test_progress_is_logged_for_the_user(
     stack.up({"chat": declare(model_id=LLAMA)})
     instance_id = stack.state["chat"].id
     # Which step the first poll sees depends on the machine's speed; that steps are logged does not.
-    assert f"{instance_id}: step " in cortecs_engine.stderr
-    assert f"{instance_id}: ready in" in cortecs_engine.stderr
+    assert cortecs_engine.logged(f"{instance_id}: step ")
+    assert cortecs_engine.logged(f"{instance_id}: ready in")
     stack.destroy()
-    assert f"deleted {instance_id}" in cortecs_engine.stderr
+    assert cortecs_engine.logged(f"deleted {instance_id}")

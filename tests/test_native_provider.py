@@ -199,7 +199,7 @@ def test_the_owner_is_the_urns_project_stack_and_name(
     plugin: PluginProcess, cortecs_api: FakeApiProcess
 ) -> None:
     instance_id, _ = plugin.create("chat", checked(plugin))
-    assert f"started {instance_id} for cortecs-instances/dev/chat" in plugin.stderr
+    assert plugin.logged(f"started {instance_id} for cortecs-instances/dev/chat")
 
 
 def test_secrets_stay_secret_in_outputs(plugin: PluginProcess) -> None:

@@ -39,7 +39,7 @@ from pulumi_cortecs.testing import (
 )
 from pulumi_cortecs.testing.engine import PROJECT
 
-from tests import LLAMA
+from tests import LLAMA, wait_for
 from tests.reliability import run_fault_lifecycles
 
 pytestmark = pytest.mark.engine
@@ -113,13 +113,6 @@ def assert_each_instance_owned_once(api: FakeApiProcess, *stacks: Stack) -> None
     live = {instance["instance_id"] for instance in api.instances()}
     unknown = live - set(held) - journaled(*stacks)
     assert not unknown, f"billed, and known to no state or journal: {sorted(unknown)}"
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the condition"
-        time.sleep(0.02)
 
 
 def start_calls(api: FakeApiProcess) -> int:
@@ -271,7 +264,7 @@ def _kill_mid_boot(api: FakeApiProcess, stack: Stack, inputs: dict[str, Any]) ->
 
     creating = threading.Thread(target=create)
     creating.start()
-    wait_for(lambda: f"for {stack.owner()}" in stack.provider.stderr)
+    assert stack.provider.logged(f"for {stack.owner()}", timeout=20)
     stack.provider.kill()
     creating.join()
     assert failures, "the killed create never returned to the engine"
@@ -296,7 +289,7 @@ def test_a_create_killed_mid_boot_is_adopted_by_the_rerun(
         shutil.copytree(first.journal, rerun.journal)  # the CI cache, restored
     assert rerun.up(chat=inputs) == {"chat": "create"}
     assert rerun.held() == [orphan]
-    assert f"adopted {orphan}" in rerun.provider.stderr
+    assert rerun.provider.logged(f"adopted {orphan}")
     assert cortecs_api.state()["starts"] == 1
     assert orphan not in journaled(rerun), "forgotten once the engine has it"
     assert_each_instance_owned_once(cortecs_api, rerun)
