@@ -1,9 +1,10 @@
-"""The test suite, and the constants its modules share."""
+"""The test suite, and the constants and helpers its modules share."""
 
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -15,6 +16,13 @@ LLAMA_ID = "meta-llama--Meta-Llama-3.1-8B-Instruct"
 """... and as the API names it."""
 CREDENTIALS = {"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}
 """The body of a token request the fake accepts."""
+
+
+def signed_in(client: httpx.Client) -> httpx.Client:
+    """`client` with a bearer token from the fake's token endpoint (the demo credentials)."""
+    token = client.post("/oauth2/token", json=CREDENTIALS).json()["access_token"]
+    client.headers["authorization"] = f"Bearer {token}"
+    return client
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> None:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pulumi_cortecs.testing.fake import FakeBackend, ManualClock, mock_api
 
-from tests import BASE, CREDENTIALS, LLAMA_ID
+from tests import BASE, CREDENTIALS, LLAMA_ID, signed_in
 
 
 @pytest.fixture
@@ -20,9 +20,7 @@ def backend(cortecs_clock: ManualClock) -> Iterator[FakeBackend]:
 @pytest.fixture
 def http(backend: FakeBackend) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=BASE) as client:
-        token = client.post("/oauth2/token", json=CREDENTIALS).json()["access_token"]
-        client.headers["authorization"] = f"Bearer {token}"
-        yield client
+        yield signed_in(client)
 
 
 def test_fail_next_with_retry_after_and_filters(http: httpx.Client, backend: FakeBackend) -> None:

@@ -9,7 +9,7 @@ import pytest
 from pulumi_cortecs.api._models import PENDING, RUNNING, STOPPED, Instance
 from pulumi_cortecs.testing.fake import FakeBackend, ManualClock, mock_api
 
-from tests import BASE, LLAMA_ID
+from tests import BASE, LLAMA_ID, signed_in
 
 QWEN = "Qwen--Qwen2.5-72B-Instruct"
 
@@ -23,12 +23,7 @@ def backend(cortecs_clock: ManualClock) -> Iterator[FakeBackend]:
 @pytest.fixture
 def http(backend: FakeBackend) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=BASE) as client:
-        token = client.post(
-            "/oauth2/token",
-            json={"client_id": "demo-client-id", "client_secret": "demo-client-secret"},
-        ).json()["access_token"]
-        client.headers["authorization"] = f"Bearer {token}"
-        yield client
+        yield signed_in(client)
 
 
 def start(http: httpx.Client, **body: object) -> Instance:

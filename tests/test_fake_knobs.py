@@ -13,7 +13,7 @@ from pulumi_cortecs import Client
 from pulumi_cortecs.testing import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, ManualClock, mock_api
 
-from tests import BASE, CREDENTIALS, LLAMA_ID
+from tests import BASE, CREDENTIALS, LLAMA_ID, signed_in
 
 PHI_ID = "microsoft--Phi-3.5-mini-instruct"
 
@@ -27,9 +27,7 @@ def backend(cortecs_clock: ManualClock) -> Iterator[FakeBackend]:
 @pytest.fixture
 def http(backend: FakeBackend) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=BASE) as client:
-        token = client.post("/oauth2/token", json=CREDENTIALS).json()["access_token"]
-        client.headers["authorization"] = f"Bearer {token}"
-        yield client
+        yield signed_in(client)
 
 
 def start(http: httpx.Client, model_id: str = LLAMA_ID) -> str:

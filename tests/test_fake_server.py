@@ -14,7 +14,7 @@ import pytest
 from pulumi_cortecs.api._models import Instance
 from pulumi_cortecs.testing.fake import FakeBackend, FakeServer
 
-from tests import CREDENTIALS, LLAMA_ID
+from tests import CREDENTIALS, LLAMA_ID, signed_in
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +51,7 @@ def http(cli: tuple[subprocess.Popen[str], str]) -> Iterator[httpx.Client]:
     _, base_url = cli
     with httpx.Client(base_url=base_url, timeout=5) as client:
         client.post(base_url.replace("/api/v1", "/_fake/reset"))
-        token = client.post("/oauth2/token", json=CREDENTIALS).json()["access_token"]
-        client.headers["authorization"] = f"Bearer {token}"
-        yield client
+        yield signed_in(client)
 
 
 def admin(http: httpx.Client, method: str, path: str, **kwargs: object) -> httpx.Response:
