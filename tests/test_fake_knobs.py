@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pulumi_cortecs import Client
 from pulumi_cortecs.testing import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, ManualClock, mock_api
+from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, ManualClock
 
 from tests import BASE, CREDENTIALS, LLAMA_ID, signed_in
 
@@ -19,13 +19,7 @@ PHI_ID = "microsoft--Phi-3.5-mini-instruct"
 
 
 @pytest.fixture
-def backend(cortecs_clock: ManualClock) -> Iterator[FakeBackend]:
-    with mock_api(clock=cortecs_clock) as fake:
-        yield fake
-
-
-@pytest.fixture
-def http(backend: FakeBackend) -> Iterator[httpx.Client]:
+def http(cortecs_mock: FakeBackend) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=BASE) as client:
         yield signed_in(client)
 
@@ -45,24 +39,26 @@ def progress(http: httpx.Client, instance_id: str) -> tuple[str, int | None]:
 # -- one-shot malformed bodies and 404s ------------------------------------------------------
 
 
-def test_a_200_with_an_html_or_empty_body_once(http: httpx.Client, backend: FakeBackend) -> None:
+def test_a_200_with_an_html_or_empty_body_once(
+    http: httpx.Client, cortecs_mock: FakeBackend
+) -> None:
     instance_id = start(http)
-    backend.faults.inject("html_body", method="GET", path="/instances/*")
+    cortecs_mock.faults.inject("html_body", method="GET", path="/instances/*")
     page = http.get(f"/instances/{instance_id}")
     assert page.status_code == 200 and page.headers["content-type"] == "text/html"
     assert page.text.startswith("<!DOCTYPE html>")
     assert http.get(f"/instances/{instance_id}").json()["instance"]["instance_id"] == instance_id
 
-    backend.faults.inject("empty_body", path="/instances/stop")
+    cortecs_mock.faults.inject("empty_body", path="/instances/stop")
     stopped = http.post("/instances/stop", json={"instance_id": instance_id})
     assert (stopped.status_code, stopped.content) == (200, b"")
     assert progress(http, instance_id) == ("stopped", None)  # the API did act
-    assert backend.faults.counts() == {"html_body": 1, "empty_body": 1}
+    assert cortecs_mock.faults.counts() == {"html_body": 1, "empty_body": 1}
 
 
-def test_instance_status_null_once(http: httpx.Client, backend: FakeBackend) -> None:
+def test_instance_status_null_once(http: httpx.Client, cortecs_mock: FakeBackend) -> None:
     first, second = start(http), start(http)
-    backend.faults.inject("null_status", path="/instances")
+    cortecs_mock.faults.inject("null_status", path="/instances")
     listed = http.get("/instances/").json()["instances"]
     assert [(i["instance_id"], i["instance_status"]) for i in listed] == [
         (first, None),
@@ -70,17 +66,17 @@ def test_instance_status_null_once(http: httpx.Client, backend: FakeBackend) -> 
     ]
     assert all(i["instance_status"] for i in http.get("/instances/").json()["instances"])
 
-    backend.faults.inject("null_status", path="/instances/start")
+    cortecs_mock.faults.inject("null_status", path="/instances/start")
     started = http.post("/instances/start", json={"model_id": LLAMA_ID}).json()["instance"]
-    assert started["instance_status"] is None and backend.starts == 3
+    assert started["instance_status"] is None and cortecs_mock.starts == 3
 
 
 def test_an_api_lagging_behind_its_writes_answers_404_as_for_the_unknown(
-    http: httpx.Client, backend: FakeBackend
+    http: httpx.Client, cortecs_mock: FakeBackend
 ) -> None:
     instance_id = start(http)
     genuine = http.get("/instances/instance-404").json()
-    backend.faults.inject("not_found", method="GET", path="/instances/*", times=2)
+    cortecs_mock.faults.inject("not_found", method="GET", path="/instances/*", times=2)
     for _ in range(2):
         lagging = http.get(f"/instances/{instance_id}")
         assert lagging.status_code == 404
@@ -88,7 +84,7 @@ def test_an_api_lagging_behind_its_writes_answers_404_as_for_the_unknown(
         assert set(lagging.json()) == set(genuine)
     assert http.get("/instances/").status_code == 200  # the list is not /instances/*
     assert http.get(f"/instances/{instance_id}").status_code == 200
-    assert backend.faults.counts() == {"not_found": 2}
+    assert cortecs_mock.faults.counts() == {"not_found": 2}
 
 
 def test_malformed_and_lagging_answers_through_the_admin_endpoint() -> None:
@@ -159,13 +155,13 @@ def test_a_foreign_instance_added_through_the_admin_endpoint() -> None:
         assert server.backend.starts == 0
 
 
-def test_a_foreign_instance_in_process(backend: FakeBackend, http: httpx.Client) -> None:
-    stopped = backend.add_foreign_instance(FOREIGN_ARGS, status="stopped")
+def test_a_foreign_instance_in_process(cortecs_mock: FakeBackend, http: httpx.Client) -> None:
+    stopped = cortecs_mock.add_foreign_instance(FOREIGN_ARGS, status="stopped")
     raw = http.get(f"/instances/{stopped.instance_id}").json()["instance"]
     assert raw["instance_args"] == FOREIGN_ARGS
     assert raw["instance_status"]["status"] == "stopped" and raw["base_url"] is None
     with pytest.raises(ValueError, match="status"):
-        backend.add_foreign_instance(FOREIGN_ARGS, status="hibernating")
+        cortecs_mock.add_foreign_instance(FOREIGN_ARGS, status="hibernating")
 
 
 # -- step timing -----------------------------------------------------------------------------
@@ -181,10 +177,10 @@ def walk(http: httpx.Client, clock: ManualClock, instance_id: str, times: list[f
 
 
 def test_unequal_steps(
-    http: httpx.Client, backend: FakeBackend, cortecs_clock: ManualClock
+    http: httpx.Client, cortecs_mock: FakeBackend, cortecs_clock: ManualClock
 ) -> None:
-    backend.configure(step_seconds=[1, 10, 1, 1, 2])
-    assert backend.num_steps == 5
+    cortecs_mock.configure(step_seconds=[1, 10, 1, 1, 2])
+    assert cortecs_mock.num_steps == 5
     instance_id = start(http)
     assert walk(http, cortecs_clock, instance_id, [0, 1, 10.9, 11, 12, 13, 14.9, 15]) == [
         ("pending", 1),
@@ -196,17 +192,17 @@ def test_unequal_steps(
         ("pending", 5),
         ("running", 5),
     ]
-    assert backend.instances[instance_id].running_since == 15
+    assert cortecs_mock.instances[instance_id].running_since == 15
     with pytest.raises(ValueError, match="num_steps must be 5"):
-        backend.configure(num_steps=3)
-    backend.configure(step_seconds=[0.5, 0.5, 3])
-    assert backend.num_steps == 3
+        cortecs_mock.configure(num_steps=3)
+    cortecs_mock.configure(step_seconds=[0.5, 0.5, 3])
+    assert cortecs_mock.num_steps == 3
 
 
 def test_running_at_the_start_of_the_last_step(
-    http: httpx.Client, backend: FakeBackend, cortecs_clock: ManualClock
+    http: httpx.Client, cortecs_mock: FakeBackend, cortecs_clock: ManualClock
 ) -> None:
-    backend.configure(running_at="start", step_seconds=[2, 2, 2, 2, 30])
+    cortecs_mock.configure(running_at="start", step_seconds=[2, 2, 2, 2, 30])
     instance_id = start(http)
     assert walk(http, cortecs_clock, instance_id, [0, 6, 7.9, 8, 40]) == [
         ("pending", 1),
@@ -216,25 +212,25 @@ def test_running_at_the_start_of_the_last_step(
         ("running", 5),
     ]
     # A restart takes the schedule in force then.
-    backend.configure(running_at="end", step_seconds=1.0)
+    cortecs_mock.configure(running_at="end", step_seconds=1.0)
     http.post("/instances/stop", json={"instance_id": instance_id})
     http.post("/instances/restart", json={"instance_id": instance_id})
     assert walk(http, cortecs_clock, instance_id, [4, 5]) == [("pending", 5), ("running", 5)]
 
 
-def test_instant_models_run_at_once(http: httpx.Client, backend: FakeBackend) -> None:
-    backend.configure(instant_models=True, step_seconds=60.0)
+def test_instant_models_run_at_once(http: httpx.Client, cortecs_mock: FakeBackend) -> None:
+    cortecs_mock.configure(instant_models=True, step_seconds=60.0)
     instant = http.post("/instances/start", json={"model_id": PHI_ID}).json()["instance"]
     assert instant["instance_status"]["status"] == "running" and instant["base_url"]
     assert progress(http, start(http)) == ("pending", 1)  # not instant in the catalog
 
 
 def test_step_timing_through_the_admin_endpoint(cortecs_clock: ManualClock) -> None:
-    backend = FakeBackend(clock=cortecs_clock)
-    with FakeServer(backend) as server, httpx.Client() as http:
+    cortecs_mock = FakeBackend(clock=cortecs_clock)
+    with FakeServer(cortecs_mock) as server, httpx.Client() as http:
         config = {"step_seconds": [5, 1, 1], "running_at": "start", "instant_models": True}
         assert http.post(f"{server.origin}/_fake/config", json=config).status_code == 200
-        assert (backend.step_seconds, backend.num_steps, backend.running_at) == (
+        assert (cortecs_mock.step_seconds, cortecs_mock.num_steps, cortecs_mock.running_at) == (
             (5.0, 1.0, 1.0),
             3,
             "start",
@@ -258,8 +254,8 @@ def chat(base_url: str, key: str = DEMO_API_KEY, model: str = LLAMA_ID) -> httpx
 
 
 def test_the_ingress_errs_on_the_first_requests_to_a_fresh_endpoint() -> None:
-    backend = FakeBackend(step_seconds=0.0, ingress_errors=[404, 502, 503])
-    with FakeServer(backend) as server, httpx.Client() as http:
+    cortecs_mock = FakeBackend(step_seconds=0.0, ingress_errors=[404, 502, 503])
+    with FakeServer(cortecs_mock) as server, httpx.Client() as http:
         api = server.api_base_url
         token = http.post(f"{api}/oauth2/token", json=CREDENTIALS).json()["access_token"]
         http.headers["authorization"] = f"Bearer {token}"
