@@ -29,8 +29,8 @@ from pulumi.provider.experimental.property_value import PropertyValue
 from pulumi.provider.experimental.server import ProviderServicer
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc, status_pb2
 
-# Calls that block (HTTP through the synchronous client, waits between polls) run in threads.
-THREADS = 64
+from pulumi_cortecs.resource._server_pool import server_threads
+
 # The SDK's own servers accept messages this large.
 _CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 400 * 1024 * 1024)]
 
@@ -130,8 +130,10 @@ def serve(argv: Sequence[str], version: str, provider: api.Provider) -> None:
     """Listen on 127.0.0.1, write the port as the first line on stdout, serve until killed."""
 
     async def run() -> None:
+        # Calls that block (HTTP through the synchronous client, waits between polls) run in
+        # threads, as many as the dynamic provider's server gets.
         asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="cortecs")
+            ThreadPoolExecutor(max_workers=server_threads(), thread_name_prefix="cortecs")
         )
         server = grpc.aio.server(options=_CHANNEL_OPTIONS)
         servicer = Servicer(list(argv), version, provider, engine_address=engine_address(argv))
