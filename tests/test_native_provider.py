@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,16 +17,18 @@ from pulumi.runtime.proto import provider_pb2
 from pulumi_cortecs import Client, InstanceArgs, __version__
 from pulumi_cortecs._schema import INPUTS, OUTPUTS
 from pulumi_cortecs.native import INSTANCE, package_schema
+from pulumi_cortecs.resource._inputs import UNKNOWN
 from pulumi_cortecs.testing import (
     DEMO_API_KEY,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     FakeApiProcess,
+    journaled_instances,
     provider_env,
 )
 from pulumi_cortecs.testing.plugin import InitFailed, PluginProcess, secret_keys, struct, urn
 
-from tests import LLAMA, PROJECT_ROOT
+from tests import LLAMA, PROJECT_ROOT, wait_for
 
 pytestmark = pytest.mark.engine
 
@@ -140,6 +141,46 @@ def test_a_whole_lifecycle(plugin: PluginProcess, cortecs_api: FakeApiProcess) -
     assert gone_id == "", "refresh drops an instance that no longer exists"
 
 
+@pytest.mark.parametrize("running", [False, True])
+def test_a_previewed_update_stops_or_restarts_nothing(
+    plugin: PluginProcess, cortecs_api: FakeApiProcess, running: bool
+) -> None:
+    instance_id, outputs = plugin.create("chat", checked(plugin, running=not running), timeout=60)
+    status = outputs["status"]
+    calls = len(cortecs_api.state()["calls"])
+    planned = plugin.update(
+        "chat", instance_id, outputs, checked(plugin, running=running), preview=True
+    )
+    assert cortecs_api.state()["calls"][calls:] == [], "a preview touches nothing"
+    assert [i["status"] for i in cortecs_api.instances()] == [status]
+    assert planned["running"] is running
+    assert planned["status"] == planned["baseUrl"] == UNKNOWN, "known once it is applied"
+    assert (
+        planned["instanceId"] == instance_id and planned["pricePerHour"] == outputs["pricePerHour"]
+    )
+    kwargs = checked(plugin, running=not running, chatOpenaiKwargs={"temperature": 0.2})
+    planned = plugin.update("chat", instance_id, outputs, kwargs, preview=True)
+    assert planned["status"] == status and planned["chatOpenaiArgs"] == UNKNOWN
+
+
+def test_a_create_the_engine_gave_up_on_stays_in_the_journal(
+    plugin: PluginProcess, cortecs_api: FakeApiProcess, cortecs_home: Path
+) -> None:
+    cortecs_api.configure(step_seconds=0.3)
+    request = provider_pb2.CreateRequest(
+        urn=urn("chat"), type=INSTANCE, properties=struct(checked(plugin)), timeout=60
+    )
+    answer = plugin.stub.Create.future(request)
+    wait_for(lambda: cortecs_api.state()["starts"] == 1)
+    answer.cancel()  # what the engine's own end of the call does when it quits
+    [instance] = cortecs_api.instances()
+    wait_for(lambda: cortecs_api.instances()[0]["status"] == "running")
+    assert plugin.logged(f"{instance['instance_id']}: ready in")
+    assert journaled_instances(cortecs_home) == {instance["instance_id"]}, (
+        "nobody got its id: the journal keeps it for `orphans` and the next up"
+    )
+
+
 def test_import_rebuilds_inputs_and_state_so_the_next_preview_shows_no_diff(
     plugin: PluginProcess, cortecs_api: FakeApiProcess
 ) -> None:
@@ -179,13 +220,12 @@ def test_cancel_stops_every_wait_and_keeps_what_was_started(
     news = [checked(plugin, f"llm-{n}") for n in range(3)]
     with ThreadPoolExecutor(max_workers=3) as pool:
         creates = [pool.submit(plugin.create, f"llm-{n}", news[n]) for n in range(3)]
-        while cortecs_api.state()["starts"] < 3:
-            time.sleep(0.02)
+        wait_for(lambda: cortecs_api.state()["starts"] == 3)
         plugin.cancel()
         reported: list[InitFailed] = []
         for create in creates:
             with pytest.raises(InitFailed) as failed:
-                create.result()
+                create.result(timeout=30)  # the boots take 150 s: only Cancel ends them sooner
             reported.append(failed.value)
     kept = sorted(i["instance_id"] for i in cortecs_api.instances())
     assert sorted(partial.id for partial in reported) == kept, "every started instance reported"

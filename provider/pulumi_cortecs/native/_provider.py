@@ -115,11 +115,18 @@ class InstanceProvider(api.Provider):
             )
         except InitializationFailed as failed:
             raise _partial_state(failed, props, secret) from None
+        # Reached only while the engine still waits for the answer: a create it cancelled (or
+        # that outlived it) leaves the instance in the journal.
+        await asyncio.to_thread(self.lifecycle.hand_over, instance_id, props)
         return api.CreateResponse(resource_id=instance_id, properties=to_values(outputs, secret))
 
     async def update(self, request: api.UpdateRequest) -> api.UpdateResponse:
-        olds, _ = to_props(request.olds)
+        olds, old_secret = to_props(request.olds)
         news, secret = to_props(request.news)
+        if request.preview:
+            # Nothing is stopped or restarted at preview.
+            planned = self.lifecycle.planned_update(olds, news)
+            return api.UpdateResponse(properties=to_values(planned, secret | old_secret))
         news["owner"] = str(owner_of(request.urn))
         try:
             outputs = await asyncio.to_thread(

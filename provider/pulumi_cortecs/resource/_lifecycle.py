@@ -29,15 +29,23 @@ from pulumi_cortecs._journal import Owner
 from pulumi_cortecs._schema import START_ARGS, InstanceInputs, InstanceState, names
 from pulumi_cortecs.api._auth import Secret
 from pulumi_cortecs.api._defaults import resolve_defaults
-from pulumi_cortecs.api._models import PENDING, STOPPED, Instance, InstanceArgs
+from pulumi_cortecs.api._models import PENDING, RUNNING, STOPPED, Instance, InstanceArgs
 from pulumi_cortecs.resource import _preview
 from pulumi_cortecs.resource._context import ProviderContext
-from pulumi_cortecs.resource._inputs import checked_inputs, input_props, start_args
+from pulumi_cortecs.resource._inputs import (
+    UNKNOWN,
+    checked_inputs,
+    input_props,
+    is_unknown,
+    start_args,
+)
 from pulumi_cortecs.resource._ownership import Ownership, owner_of
 from pulumi_cortecs.resource._readiness import wait_until_answering
 from pulumi_cortecs.resource._settings import ConfigSource, ProviderSettings
 
 STOP_TIMEOUT_SECONDS = 600.0
+_REPORTED_BY_THE_INSTANCE = ("status", "base_url", "started_at", "chat_openai_args")
+"""The outputs that change when an instance is brought up or stopped."""
 
 
 class InstanceLifecycle:
@@ -65,13 +73,28 @@ class InstanceLifecycle:
         self._ownership.hold(id_)
         return _preview.diff(olds, news)
 
+    def planned_update(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+        """What :meth:`update` will return, as far as a preview knows without touching the
+        instance: the new inputs, the old outputs they leave as they are, and unknown what the
+        instance reports once it has been brought up or stopped."""
+        inputs = checked_inputs(news)
+        planned = {**olds, **input_props(inputs)}
+        if is_unknown(inputs.running) or olds.get("status") != (
+            RUNNING if inputs.running else STOPPED
+        ):
+            planned |= dict.fromkeys(_REPORTED_BY_THE_INSTANCE, UNKNOWN)
+        elif inputs.chat_openai_kwargs != olds.get("chat_openai_kwargs"):
+            planned["chat_openai_args"] = UNKNOWN
+        return planned
+
     # -- apply -----------------------------------------------------------------------------
 
     def create(
         self, props: Mapping[str, Any], *, timeout: float | None = None, keep: bool = False
     ) -> tuple[str, dict[str, Any]]:
         """The new instance's id and outputs. ``timeout`` overrides ``wait_timeout_seconds``;
-        ``keep``: an instance that fails to come up is reported, not deleted."""
+        ``keep``: an instance that fails to come up is reported, not deleted. Its journal record
+        stays until the adapter calls :meth:`hand_over` with the engine's answer in hand."""
         inputs = checked_inputs(props)
         context = self._context
         deadline = context.clock() + (timeout or inputs.wait_timeout_seconds)
@@ -98,8 +121,13 @@ class InstanceLifecycle:
             if keep:
                 raise self._kept_after_failure(owner, instance_id, inputs, error) from error
             raise self._discard_after_failure(owner, instance_id, error) from error
-        self._ownership.release(owner, instance_id)
         return instance_id, self._outputs(instance, inputs)
+
+    def hand_over(self, id_: str, props: Mapping[str, Any]) -> None:
+        """The engine has the created instance's id: the journal no longer needs to keep it.
+        Not part of :meth:`create`, so that a create whose caller went away (the engine cancelled
+        the call, or died) leaves its instance recorded for ``orphans`` and the next ``up``."""
+        self._ownership.release(owner_of(props.get("owner")), id_)
 
     def update(
         self,

@@ -66,7 +66,9 @@ class ManagedInstanceProvider(ResourceProvider):
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(*self._lifecycle.create(props))
+        instance_id, outputs = self._lifecycle.create(props)
+        self._lifecycle.hand_over(instance_id, props)
+        return CreateResult(instance_id, outputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(self._lifecycle.update(id_, olds, news))

@@ -142,6 +142,7 @@ class PluginProcess(ServedProcess):
         news: Mapping[str, Any],
         *,
         timeout: float = 0.0,
+        preview: bool = False,
     ) -> dict[str, Any]:
         request = provider_pb2.UpdateRequest(
             id=id_,
@@ -150,6 +151,7 @@ class PluginProcess(ServedProcess):
             olds=struct(olds),
             news=struct(news),
             timeout=timeout,
+            preview=preview,
         )
         return unstruct(_reporting(self.stub.Update, request).properties)
 
