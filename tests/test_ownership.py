@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -115,10 +114,6 @@ def assert_each_instance_owned_once(api: FakeApiProcess, *stacks: Stack) -> None
     assert not unknown, f"billed, and known to no state or journal: {sorted(unknown)}"
 
 
-def start_calls(api: FakeApiProcess) -> int:
-    return sum(1 for call in api.state()["calls"] if call == ["POST", "/api/v1/instances/start"])
-
-
 def test_two_stacks_creating_identical_instances_at_once_each_get_their_own(
     cortecs_api: FakeApiProcess, stacks: Callable[..., Stack]
 ) -> None:
@@ -126,8 +121,7 @@ def test_two_stacks_creating_identical_instances_at_once_each_get_their_own(
     a, b = stacks("a"), stacks("b")
     with ThreadPoolExecutor(max_workers=2) as pool:
         first = pool.submit(a.up, chat=a.declare(model_id=LLAMA))
-        wait_for(lambda: cortecs_api.state()["starts"] == 1)
-        time.sleep(0.5)  # half a second later, while the first boots
+        wait_for(lambda: cortecs_api.state()["starts"] == 1)  # the first is booting
         second = pool.submit(b.up, chat=b.declare(model_id=LLAMA))
         assert first.result() == second.result() == {"chat": "create"}
     assert a.held() != b.held()
