@@ -18,9 +18,10 @@ CREDENTIALS = {"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}
 """The body of a token request the fake accepts."""
 
 
-def signed_in(client: httpx.Client) -> httpx.Client:
-    """`client` with a bearer token from the fake's token endpoint (the demo credentials)."""
-    token = client.post("/oauth2/token", json=CREDENTIALS).json()["access_token"]
+def signed_in(client: httpx.Client, api_base_url: str = "") -> httpx.Client:
+    """`client` with a bearer token from the fake's token endpoint (the demo credentials);
+    `api_base_url` for a client without a base URL."""
+    token = client.post(f"{api_base_url}/oauth2/token", json=CREDENTIALS).json()["access_token"]
     client.headers["authorization"] = f"Bearer {token}"
     return client
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pulumi_cortecs.testing.fake import FakeBackend, ManualClock, mock_api
 
-from tests import BASE, CREDENTIALS, LLAMA_ID, signed_in
+from tests import BASE, LLAMA_ID, signed_in
 
 
 @pytest.fixture
@@ -89,8 +89,7 @@ def _run_random(seed: int) -> tuple[list[str], dict[str, int]]:
     """A fixed sequence of calls against a randomly faulty fake; what each call saw."""
     outcomes = []
     with mock_api(clock=ManualClock()) as cortecs_mock, httpx.Client(base_url=BASE) as http:
-        token = http.post("/oauth2/token", json=CREDENTIALS).json()["access_token"]
-        http.headers["authorization"] = f"Bearer {token}"
+        signed_in(http)
         cortecs_mock.faults.set_random(0.5, seed)
         for i in range(40):
             try:
@@ -121,8 +120,7 @@ def test_random_kinds_filter_and_token_expiry(
     assert http.get("/models/").status_code == 200  # public endpoints need no token
 
     cortecs_mock.faults.set_random(1.0, seed=1, kinds=["lost_start"])
-    token = http.post("/oauth2/token", json=CREDENTIALS).json()["access_token"]
-    http.headers["authorization"] = f"Bearer {token}"
+    signed_in(http)
     assert http.get("/models/").status_code == 200  # lost_start only hits starts
     with pytest.raises(httpx.RemoteProtocolError):
         http.post("/instances/start", json={"model_id": LLAMA_ID})

@@ -13,7 +13,7 @@ from pulumi_cortecs import Client
 from pulumi_cortecs.testing import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, ManualClock
 
-from tests import BASE, CREDENTIALS, LLAMA_ID, signed_in
+from tests import BASE, LLAMA_ID, signed_in
 
 PHI_ID = "microsoft--Phi-3.5-mini-instruct"
 
@@ -90,8 +90,7 @@ def test_an_api_lagging_behind_its_writes_answers_404_as_for_the_unknown(
 def test_malformed_and_lagging_answers_through_the_admin_endpoint() -> None:
     with FakeServer(FakeBackend(step_seconds=0.0)) as server, httpx.Client() as http:
         api, admin = server.api_base_url, f"{server.origin}/_fake"
-        token = http.post(f"{api}/oauth2/token", json=CREDENTIALS).json()["access_token"]
-        http.headers["authorization"] = f"Bearer {token}"
+        signed_in(http, api)
         instance_id = start_at(http, api)
         faults = {"inject": {"kind": "not_found", "method": "GET", "path": "/api/v1/instances/*"}}
         assert http.post(f"{admin}/faults", json=faults).status_code == 200
@@ -257,8 +256,7 @@ def test_the_ingress_errs_on_the_first_requests_to_a_fresh_endpoint() -> None:
     cortecs_mock = FakeBackend(step_seconds=0.0, ingress_errors=[404, 502, 503])
     with FakeServer(cortecs_mock) as server, httpx.Client() as http:
         api = server.api_base_url
-        token = http.post(f"{api}/oauth2/token", json=CREDENTIALS).json()["access_token"]
-        http.headers["authorization"] = f"Bearer {token}"
+        signed_in(http, api)
         instance_id = start_at(http, api)
         base_url = http.get(f"{api}/instances/{instance_id}").json()["instance"]["base_url"]
         answers = [chat(base_url, key="wrong") for _ in range(4)]
@@ -287,8 +285,7 @@ def test_the_knobs_from_the_command_line_and_the_process_helper() -> None:
     args = ["--step-seconds", "30,0.5", "--running-at", "start", "--ingress-errors", "502"]
     with start_fake_api(*args, "--instant-models") as fake, httpx.Client() as http:
         api = fake.api_base_url
-        token = http.post(f"{api}/oauth2/token", json=CREDENTIALS).json()["access_token"]
-        http.headers["authorization"] = f"Bearer {token}"
+        signed_in(http, api)
         slow = http.post(f"{api}/instances/start", json={"model_id": LLAMA_ID}).json()
         assert slow["instance"]["worker_statuses"][0]["init_progress"]["num_steps"] == 2
         instant = http.post(f"{api}/instances/start", json={"model_id": PHI_ID}).json()

@@ -11,17 +11,16 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI
 from pulumi_cortecs.api._models import Instance
+from pulumi_cortecs.testing import DEMO_API_KEY
 from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, ManualClock, mock_api
 
-from tests import BASE, CREDENTIALS, LLAMA_ID
+from tests import BASE, LLAMA, LLAMA_ID, signed_in
 
-HF = "meta-llama/Meta-Llama-3.1-8B-Instruct"
-KEY = {"authorization": "Bearer demo-api-key"}
+KEY = {"authorization": f"Bearer {DEMO_API_KEY}"}
 
 
 def start_instance(http: httpx.Client, **body: object) -> str:
-    token = http.post("/oauth2/token", json=CREDENTIALS).json()["access_token"]
-    http.headers["authorization"] = f"Bearer {token}"
+    signed_in(http)
     response = http.post("/instances/start", json={"model_id": LLAMA_ID, **body})
     instance_id: str = response.json()["instance"]["instance_id"]
     return instance_id
@@ -43,7 +42,7 @@ def served(cortecs_clock: ManualClock) -> Iterator[tuple[FakeBackend, httpx.Clie
 
 
 def chat(url: str, **body: object) -> httpx.Response:
-    payload = {"model": HF, "messages": [{"role": "user", "content": "hello there"}], **body}
+    payload = {"model": LLAMA, "messages": [{"role": "user", "content": "hello there"}], **body}
     return httpx.post(f"{url}/chat/completions", json=payload, headers=KEY)
 
 
@@ -65,11 +64,11 @@ def test_chat_completion(
     backend, _, url = served
     cortecs_clock.advance(8)
     reply = chat(url).json()
-    assert reply["object"] == "chat.completion" and reply["model"] == HF
+    assert reply["object"] == "chat.completion" and reply["model"] == LLAMA
     assert reply["id"].startswith("chatcmpl-") and reply["created"] == int(cortecs_clock())
     assert reply["choices"][0]["message"] == {
         "role": "assistant",
-        "content": f"{HF} echoes: hello there",
+        "content": f"{LLAMA} echoes: hello there",
     }
     assert reply["choices"][0]["finish_reason"] == "stop"
     assert reply["usage"] == {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
@@ -89,7 +88,7 @@ def test_models_endpoint(
     _, _, url = served
     cortecs_clock.advance(8)
     models = httpx.get(f"{url}/models", headers=KEY).json()
-    assert [m["id"] for m in models["data"]] == [HF]
+    assert [m["id"] for m in models["data"]] == [LLAMA]
     assert models["data"][0]["max_model_len"] == 40
 
 
@@ -105,7 +104,7 @@ def test_streaming_events(
     chunks = [json.loads(e) for e in events[:-1]]
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
     text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
-    assert text == f"{HF} echoes: hello there"
+    assert text == f"{LLAMA} echoes: hello there"
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1]["usage"]["total_tokens"] == 7
 
@@ -163,13 +162,13 @@ def running_instance(server: FakeServer) -> Instance:
 
 
 def test_langchain_invoke_stream_batch(server: FakeServer) -> None:
-    llm = ChatOpenAI(**running_instance(server).chat_openai_config(), api_key="demo-api-key")
-    assert llm.invoke("hi there").content == f"{HF} echoes: hi there"
+    llm = ChatOpenAI(**running_instance(server).chat_openai_config(), api_key=DEMO_API_KEY)
+    assert llm.invoke("hi there").content == f"{LLAMA} echoes: hi there"
     pieces = [chunk.content for chunk in llm.stream("stream me")]
     assert len(pieces) > 3
-    assert "".join(str(p) for p in pieces) == f"{HF} echoes: stream me"
+    assert "".join(str(p) for p in pieces) == f"{LLAMA} echoes: stream me"
     replies = llm.batch(["one", "two", "three"])
-    assert [r.content for r in replies] == [f"{HF} echoes: {w}" for w in ("one", "two", "three")]
+    assert [r.content for r in replies] == [f"{LLAMA} echoes: {w}" for w in ("one", "two", "three")]
 
 
 def test_langchain_sees_serving_errors(server: FakeServer) -> None:
@@ -183,13 +182,15 @@ def test_langchain_sees_serving_errors(server: FakeServer) -> None:
         server.backend.configure(step_seconds=0.02)
     pending_url = f"{server.origin}/serve/{pending_id}/v1"
 
-    pending = ChatOpenAI(model_name=HF, base_url=pending_url, api_key="demo-api-key", max_retries=0)
+    pending = ChatOpenAI(
+        model_name=LLAMA, base_url=pending_url, api_key=DEMO_API_KEY, max_retries=0
+    )
     with pytest.raises(openai.InternalServerError) as unavailable:
         pending.invoke("hi")
     assert unavailable.value.status_code == 503
 
     wrong_model = ChatOpenAI(
-        **ready.chat_openai_config(model_name="x/y"), api_key="demo-api-key", max_retries=0
+        **ready.chat_openai_config(model_name="x/y"), api_key=DEMO_API_KEY, max_retries=0
     )
     with pytest.raises(openai.NotFoundError):
         wrong_model.invoke("hi")

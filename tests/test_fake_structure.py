@@ -25,7 +25,7 @@ from pulumi_cortecs.testing.fake import (
 )
 from pulumi_cortecs.testing.fake._wire import FakeResponse, json_response
 
-from tests import CREDENTIALS, LLAMA_ID
+from tests import LLAMA_ID, signed_in
 
 # Run in a fresh interpreter where respx and the client cannot be imported.
 _WITHOUT = """
@@ -103,8 +103,7 @@ def teapot() -> Iterator[str]:
 def test_one_registry_entry_makes_a_fault_kind_reachable_everywhere(teapot: str) -> None:
     with FakeServer(FakeBackend(step_seconds=0.0)) as server, httpx.Client() as http:
         admin, api = f"{server.origin}/_fake", server.api_base_url
-        token = http.post(f"{api}/oauth2/token", json=CREDENTIALS).json()["access_token"]
-        http.headers["authorization"] = f"Bearer {token}"
+        signed_in(http, api)
         injected = http.post(f"{admin}/faults", json={"inject": {"kind": teapot, "times": 2}})
         assert injected.status_code == 200
         assert http.post(f"{api}/instances/start", json={"model_id": LLAMA_ID}).status_code == 418

@@ -30,7 +30,7 @@ from pulumi_cortecs.langchain import (
     chat_model,
     chat_openai_args,
 )
-from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from pulumi_cortecs.testing import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, ManualClock
 from pulumi_cortecs.testing.processes import (
     CREDENTIAL_VARIABLES,
@@ -40,8 +40,8 @@ from pulumi_cortecs.testing.processes import (
 from pydantic import SecretStr
 
 from tests import LLAMA, PROJECT_ROOT
+from tests._client_helpers import instance_json
 
-API_KEY = "demo-api-key"
 CANARY_KEY = "sk-canary-4c2e9a"
 EXAMPLE = PROJECT_ROOT / "examples" / "chat_from_stack.py"
 
@@ -52,24 +52,10 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(variable, raising=False)
 
 
-def instance_json(status: str = "running", base_url: str | None = "http://h/v1") -> Any:
-    step = 5 if status == "running" else 2
+def instance(status: str = "running", base_url: str | None = "http://h/v1") -> Instance:
+    body = instance_json("instance-7", status=status, step=5 if status == "running" else 2)
     return Instance.model_validate(
-        {
-            "instance_id": "instance-7",
-            "base_url": base_url,
-            "instance_args": {"model_id": LLAMA},
-            "instance_status": {"status": status},
-            "worker_statuses": [
-                {
-                    "init_progress": {
-                        "current_step": step,
-                        "num_steps": 5,
-                        "description": "Downloading weights",
-                    }
-                }
-            ],
-        }
+        {**body, "base_url": base_url, "instance_args": {"model_id": LLAMA}}
     )
 
 
@@ -77,7 +63,7 @@ def instance_json(status: str = "running", base_url: str | None = "http://h/v1")
 
 
 def test_args_from_an_instance() -> None:
-    assert chat_openai_args(instance_json()) == {"model_name": LLAMA, "base_url": "http://h/v1"}
+    assert chat_openai_args(instance()) == {"model_name": LLAMA, "base_url": "http://h/v1"}
 
 
 def test_args_from_chat_openai_args_and_from_outputs() -> None:
@@ -94,7 +80,7 @@ def test_args_from_chat_openai_args_and_from_outputs() -> None:
 
 def test_not_serving_yet_is_a_clear_error() -> None:
     with pytest.raises(InstanceNotServingError, match=r"instance-7 is not serving yet.*2/5"):
-        chat_openai_args(instance_json(status="pending", base_url=None))
+        chat_openai_args(instance(status="pending", base_url=None))
     outputs = {
         "instance_id": "instance-9",
         "status": "pending",
@@ -145,18 +131,18 @@ def test_chat_model_from_args_with_key_and_overrides() -> None:
 
 
 def test_chat_model_reads_cortecs_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CORTECS_API_KEY", API_KEY)
+    monkeypatch.setenv("CORTECS_API_KEY", DEMO_API_KEY)
     monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)  # an OpenAI key beside it is ignored
-    model = chat_model(instance_json())
+    model = chat_model(instance())
     assert isinstance(model.openai_api_key, SecretStr)
-    assert model.openai_api_key.get_secret_value() == API_KEY
+    assert model.openai_api_key.get_secret_value() == DEMO_API_KEY
 
 
 def test_chat_model_never_takes_openai_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """An OpenAI key in the environment is not a cortecs.ai key: it must not reach the instance."""
     monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)
     with pytest.raises(MissingApiKeyError, match="CORTECS_API_KEY") as raised:
-        chat_model(instance_json())
+        chat_model(instance())
     assert "api_key=" in str(raised.value)
     assert CANARY_KEY not in str(raised.value)
 
@@ -164,27 +150,27 @@ def test_chat_model_never_takes_openai_api_key(monkeypatch: pytest.MonkeyPatch) 
 def test_chat_model_passes_an_explicit_openai_key_when_asked(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("CORTECS_API_KEY", API_KEY)
-    model = chat_model(instance_json(), openai_api_key=CANARY_KEY)
+    monkeypatch.setenv("CORTECS_API_KEY", DEMO_API_KEY)
+    model = chat_model(instance(), openai_api_key=CANARY_KEY)
     assert isinstance(model.openai_api_key, SecretStr)
     assert model.openai_api_key.get_secret_value() == CANARY_KEY
 
 
 def test_chat_model_without_a_key() -> None:
     with pytest.raises(MissingApiKeyError, match="CORTECS_API_KEY") as raised:
-        chat_model(instance_json())
+        chat_model(instance())
     assert "api_key=" in str(raised.value)
 
 
 def test_chat_model_not_serving_never_builds_a_model() -> None:
     with pytest.raises(InstanceNotServingError):
-        chat_model(instance_json(status="pending", base_url=None), api_key=CANARY_KEY)
+        chat_model(instance(status="pending", base_url=None), api_key=CANARY_KEY)
 
 
 def test_missing_langchain_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "langchain_openai", None)
     with pytest.raises(ImportError, match="pulumi-cortecs-instances\\[langchain\\]") as raised:
-        chat_model(instance_json(), api_key=CANARY_KEY)
+        chat_model(instance(), api_key=CANARY_KEY)
     assert INSTALL_HINT in str(raised.value)
     assert CANARY_KEY not in str(raised.value)
 
@@ -208,7 +194,7 @@ def test_chat_model_talks_to_an_instance() -> None:
             started = client.start(InstanceArgs(model_id=LLAMA))
             cortecs_clock.advance(60)
             instance = client.get_instance(started.instance_id)
-        model = chat_model(instance, api_key=API_KEY, max_retries=0)
+        model = chat_model(instance, api_key=DEMO_API_KEY, max_retries=0)
         assert model.invoke("ping").text == f"{LLAMA} echoes: ping"
         chunks = [chunk.text for chunk in model.stream("a b")]
         assert len(chunks) > 1
@@ -271,7 +257,7 @@ def run_example(example: ModuleType, *argv: str, stdin: str = "") -> tuple[int, 
 def test_example_invoke(
     example: ModuleType, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CORTECS_API_KEY", API_KEY)
+    monkeypatch.setenv("CORTECS_API_KEY", DEMO_API_KEY)
     code, out = run_example(
         example, "--outputs-file", str(outputs_file), "--instance", "chat", "--prompt", "hello"
     )
@@ -281,7 +267,7 @@ def test_example_invoke(
 def test_example_stream(
     example: ModuleType, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CORTECS_API_KEY", API_KEY)
+    monkeypatch.setenv("CORTECS_API_KEY", DEMO_API_KEY)
     code, out = run_example(
         example, "--outputs-file", str(outputs_file), "--prompt", "a b c", "--stream"
     )
@@ -291,7 +277,7 @@ def test_example_stream(
 def test_example_batch(
     example: ModuleType, outputs_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CORTECS_API_KEY", API_KEY)
+    monkeypatch.setenv("CORTECS_API_KEY", DEMO_API_KEY)
     code, out = run_example(
         example, "--outputs-file", str(outputs_file), "--prompt", "one", "--prompt", "two"
     )
@@ -301,13 +287,13 @@ def test_example_batch(
 
 def test_example_batch_through_chat_model(running: Instance, example: ModuleType) -> None:
     source = example.select_instance(stack_outputs(("chat", running)), "chat")
-    model = chat_model(source, api_key=API_KEY)
+    model = chat_model(source, api_key=DEMO_API_KEY)
     answers = model.batch(["x", "y", "z"])
     assert [a.text for a in answers] == [f"{LLAMA} echoes: {p}" for p in "xyz"]
 
 
 def test_example_as_a_script_reading_stdin(cortecs_api: FakeApiProcess, running: Instance) -> None:
-    env = without_credentials(CORTECS_API_KEY=API_KEY)
+    env = without_credentials(CORTECS_API_KEY=DEMO_API_KEY)
     outputs = {"chat_openai_args": running.chat_openai_config()}  # a one-instance program
     result = subprocess.run(
         [sys.executable, str(EXAMPLE), "--outputs-file", "-", "--prompt", "hi", "--stream"],
@@ -320,7 +306,7 @@ def test_example_as_a_script_reading_stdin(cortecs_api: FakeApiProcess, running:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{LLAMA} echoes: hi\n"
-    assert API_KEY not in result.stderr
+    assert DEMO_API_KEY not in result.stderr
 
 
 def test_example_wrong_key_fails_cleanly(
