@@ -4,6 +4,6 @@ language host runs for this plugin directory) serves it and prints its port."""
 import sys
 
 from pulumi_cortecs.__version__ import __version__
-from pulumi_cortecs.native import InstanceProvider, serve
+from pulumi_cortecs.native import InstanceProvider, engine_address, serve
 
-serve(sys.argv[1:], __version__, InstanceProvider())
+serve(sys.argv[1:], __version__, InstanceProvider(engine_address(sys.argv[1:])))

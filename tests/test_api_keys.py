@@ -63,7 +63,7 @@ def test_an_openai_key_alone_is_no_key_for_the_probe(only_an_openai_key: Provide
     assert "CORTECS_API_KEY" in reason
     assert "OPENAI_API_KEY" not in reason
     only_an_openai_key.close()  # all it wrote
-    assert OPENAI_KEY not in only_an_openai_key.stderr
+    assert OPENAI_KEY not in only_an_openai_key.shown
 
 
 @pytest.mark.engine

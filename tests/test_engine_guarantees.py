@@ -58,7 +58,7 @@ def test_ready_means_it_answers_a_chat_completion(
     stack.up({"chat": declare(model_id=LLAMA)})
     assert stack.state["chat"].outputs["status"] == "running"
     assert cortecs_engine.logged("answered a chat completion (attempt ")
-    assert "(attempt 1)" not in cortecs_engine.stderr, "the probe had to wait for the model"
+    assert "(attempt 1)" not in cortecs_engine.shown, "the probe had to wait for the model"
 
 
 def test_probe_can_be_turned_off(

@@ -264,7 +264,7 @@ def _kill_mid_boot(api: FakeApiProcess, stack: Stack, inputs: dict[str, Any]) ->
     assert failures, "the killed create never returned to the engine"
     [instance] = api.instances()
     # Nothing unknown: even a run whose journal is lost named the instance and its owner.
-    assert f"started {instance['instance_id']} for {stack.owner()}" in stack.provider.stderr
+    assert f"started {instance['instance_id']} for {stack.owner()}" in stack.provider.shown
     return str(instance["instance_id"])
 
 

@@ -100,7 +100,7 @@ def test_a_whole_lifecycle_under_faults_leaks_nothing(
         provider.close()
     assert canary_api.state()["token_fetches"] >= 1
     assert leaks(repr(outputs)) == []
-    assert leaks(provider.stderr) == []
+    assert leaks(provider.shown) == []
     # No output carries a credential, so none needs additional_secret_outputs.
     assert not {"api_key", "client_secret", "access_token", "token"} & set(outputs)
     assert not {"api_key", "openai_api_key"} & set(outputs["chat_openai_args"])
@@ -132,8 +132,8 @@ def test_failed_creates_leak_nothing_in_errors(
     if SDK_SENDS_TRACEBACKS:
         assert "Traceback" in details  # the engine gets the provider's whole traceback
     assert "stopped and deleted" in details
-    assert leaks(details) == [] and leaks(provider.stderr) == []
-    assert "canary-api-key-8b27e4-wrong" not in details + provider.stderr
+    assert leaks(details) == [] and leaks(provider.shown) == []
+    assert "canary-api-key-8b27e4-wrong" not in details + provider.shown
     assert canary_api.instances() == []
 
 
@@ -305,7 +305,7 @@ def test_a_secret_in_chat_kwargs_keeps_every_output_that_carries_it_secret(
     assert created["chat_openai_args"]["default_headers"] == {"X-Team": TEAM}
     for outputs in (created, refreshed):
         assert exposed(outputs, TEAM, kept_secret(outputs, sent["chat"])) == []
-    assert TEAM not in provider.stderr
+    assert TEAM not in provider.shown
 
 
 def test_plain_chat_kwargs_leave_chat_openai_args_readable(
@@ -346,7 +346,7 @@ def test_a_program_secret_never_shows_in_check_failures(
         provider.close()
     assert [prop for prop, _ in failed.value.failures] == ["context_length", "chat_openai_kwargs"]
     assert "must not carry credentials (api_key)" in str(failed.value)
-    assert TEAM not in str(failed.value) + provider.stderr
+    assert TEAM not in str(failed.value) + provider.shown
 
 
 # -- credentials with whitespace around them -----------------------------------------------------
@@ -379,7 +379,7 @@ def test_a_credential_with_whitespace_around_it_fails_preview_without_showing_it
             "newline from a file or `echo`: set it again without (its value is not shown)",
         )
     ]
-    assert leaks(provider.stderr) == []
+    assert leaks(provider.shown) == []
     if prop == "":  # the padded secret is never sent
         assert canary_api.state()["token_fetches"] == 0
 

@@ -9,5 +9,6 @@ host runs it as ``python provider <engine address>`` and reads the port from its
 from pulumi_cortecs.native._package_schema import INSTANCE, PACKAGE, package_schema
 from pulumi_cortecs.native._provider import InstanceProvider
 from pulumi_cortecs.native._server import serve
+from pulumi_cortecs.resource._reporting import engine_address
 
-__all__ = ["INSTANCE", "PACKAGE", "InstanceProvider", "package_schema", "serve"]
+__all__ = ["INSTANCE", "PACKAGE", "InstanceProvider", "engine_address", "package_schema", "serve"]

@@ -7,7 +7,8 @@ code path), with what the engine offers native providers and not dynamic ones:
 - partial state: a create or update that fails or is cancelled once the instance exists
   returns it to the engine as an initialization failure, so the state keeps it;
 - import: a read with only an id rebuilds inputs and state from the API;
-- ownership from the URN the engine passes (project, stack, resource name).
+- ownership from the URN the engine passes (project, stack, resource name);
+- messages shown under their resource: the engine's address comes on the command line.
 
 The lifecycle and the API client are synchronous: each call runs in a thread of the server's
 pool, so sixty-four creates wait side by side.
@@ -24,12 +25,12 @@ from pulumi.provider.experimental import provider as api
 
 from pulumi_cortecs._exceptions import InitializationFailed, OperationCancelled
 from pulumi_cortecs._journal import Owner
-from pulumi_cortecs._schema import INPUTS, NAMESPACE, OUTPUTS, names
+from pulumi_cortecs._schema import INPUTS, NAMESPACE, names
 from pulumi_cortecs.native._package_schema import package_schema
 from pulumi_cortecs.native._server import ResourceInitError
 from pulumi_cortecs.native._values import camel, plain, to_props, to_values
-from pulumi_cortecs.resource._inputs import UNKNOWN
 from pulumi_cortecs.resource._lifecycle import InstanceLifecycle
+from pulumi_cortecs.resource._reporting import EngineLog
 
 
 def owner_of(urn: str) -> Owner:
@@ -41,7 +42,9 @@ def owner_of(urn: str) -> Owner:
 class InstanceProvider(api.Provider):
     """The ``cortecs`` package's provider."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine_address: str = "") -> None:
+        """``engine_address``: where the engine's Log service is (none: messages to stderr)."""
+        self._log = EngineLog(engine_address)
         self._cancelled = threading.Event()
         self._lifecycle: InstanceLifecycle | None = None
 
@@ -74,7 +77,8 @@ class InstanceProvider(api.Provider):
 
     async def check(self, request: api.CheckRequest) -> api.CheckResponse:
         news, secret = to_props(request.new_inputs)
-        checked = await asyncio.to_thread(self.lifecycle.check, news)
+        report = self._log.reporter(request.urn)
+        checked = await asyncio.to_thread(self.lifecycle.check, news, report=report)
         inputs = {name: checked.inputs[name] for name in names(INPUTS) if name in checked.inputs}
         return api.CheckResponse(
             inputs=to_values(inputs, secret),
@@ -99,19 +103,18 @@ class InstanceProvider(api.Provider):
     async def create(self, request: api.CreateRequest) -> api.CreateResponse:
         props, secret = to_props(request.properties)
         if request.preview:
-            # The price is known at preview (check worked it out); the rest once it exists.
-            checked = await asyncio.to_thread(self.lifecycle.check, props)
-            unknown = dict.fromkeys(names(OUTPUTS), UNKNOWN)
-            known = {name: checked.inputs[name] for name in unknown if name in checked.inputs}
-            return api.CreateResponse(
-                resource_id="", properties=to_values({**props, **unknown, **known}, secret)
-            )
+            planned = await asyncio.to_thread(self.lifecycle.planned_create, props)
+            return api.CreateResponse(resource_id="", properties=to_values(planned, secret))
         if self._cancelled.is_set():
             raise OperationCancelled("the operation was cancelled before anything was started")
         props["owner"] = str(owner_of(request.urn))
         try:
             instance_id, outputs = await asyncio.to_thread(
-                self.lifecycle.create, props, timeout=request.timeout or None, keep=True
+                self.lifecycle.create,
+                props,
+                report=self._log.reporter(request.urn),
+                timeout=request.timeout or None,
+                keep=True,
             )
         except InitializationFailed as failed:
             raise _partial_state(failed, props, secret) from None
@@ -134,6 +137,7 @@ class InstanceProvider(api.Provider):
                 request.resource_id,
                 olds,
                 news,
+                report=self._log.reporter(request.urn),
                 timeout=request.timeout or None,
                 keep=True,
             )
@@ -157,7 +161,11 @@ class InstanceProvider(api.Provider):
         props, _ = to_props(request.properties)
         props["owner"] = str(owner_of(request.urn))
         await asyncio.to_thread(
-            self.lifecycle.delete, request.resource_id, props, timeout=request.timeout or None
+            self.lifecycle.delete,
+            request.resource_id,
+            props,
+            report=self._log.reporter(request.urn),
+            timeout=request.timeout or None,
         )
 
 

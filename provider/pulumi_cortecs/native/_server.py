@@ -13,7 +13,6 @@ client is synchronous) gets a thread pool wide enough for 64 creates at once.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import sys
@@ -29,6 +28,7 @@ from pulumi.provider.experimental.property_value import PropertyValue
 from pulumi.provider.experimental.server import ProviderServicer
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc, status_pb2
 
+from pulumi_cortecs.resource._reporting import engine_address
 from pulumi_cortecs.resource._server_pool import server_threads
 
 # The SDK's own servers accept messages this large.
@@ -112,18 +112,6 @@ class Servicer(ProviderServicer):
             # What the SDK's servicer does: UNKNOWN, the message and where it came from.
             where = "".join(traceback.format_list(traceback.extract_tb(error.__traceback__)))
             raise Exception(f"{error}:\n{where}") from None
-
-
-def engine_address(argv: Sequence[str]) -> str:
-    """The engine's address among the language host's arguments: ``[--logtostderr] [-v=N]
-    [--tracing URL] ADDRESS`` (the SDK's parser would take the tracing URL for it)."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--logflow", action="store_true")
-    parser.add_argument("--logtostderr", action="store_true")
-    parser.add_argument("--tracing")
-    parser.add_argument("engine", nargs="?", default="")
-    known, _ = parser.parse_known_args(argv)
-    return str(known.engine)
 
 
 def serve(argv: Sequence[str], version: str, provider: api.Provider) -> None:

@@ -16,8 +16,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import pulumi
-
 from pulumi_cortecs._exceptions import (
     ApiError,
     InitializationFailed,
@@ -26,7 +24,7 @@ from pulumi_cortecs._exceptions import (
     UncertainStartError,
 )
 from pulumi_cortecs._journal import Owner
-from pulumi_cortecs._schema import START_ARGS, InstanceInputs, InstanceState, names
+from pulumi_cortecs._schema import OUTPUTS, START_ARGS, InstanceInputs, InstanceState, names
 from pulumi_cortecs.api._auth import Secret
 from pulumi_cortecs.api._defaults import resolve_defaults
 from pulumi_cortecs.api._models import PENDING, RUNNING, STOPPED, Instance, InstanceArgs
@@ -41,6 +39,7 @@ from pulumi_cortecs.resource._inputs import (
 )
 from pulumi_cortecs.resource._ownership import Ownership, owner_of
 from pulumi_cortecs.resource._readiness import wait_until_answering
+from pulumi_cortecs.resource._reporting import Reporter
 from pulumi_cortecs.resource._settings import ConfigSource, ProviderSettings
 
 STOP_TIMEOUT_SECONDS = 600.0
@@ -66,12 +65,24 @@ class InstanceLifecycle:
 
     # -- preview ---------------------------------------------------------------------------
 
-    def check(self, news: Mapping[str, Any]) -> _preview.Checked:
-        return _preview.check(self._context, news)
+    def check(self, news: Mapping[str, Any], *, report: Reporter) -> _preview.Checked:
+        checked = _preview.check(self._context, news)
+        for message in checked.messages:
+            report.info(message)
+        return checked
 
     def diff(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> _preview.Planned:
         self._ownership.hold(id_)
         return _preview.diff(olds, news)
+
+    def planned_create(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        """What :meth:`create` will return, as far as a preview knows without starting anything:
+        the inputs, the price (the check works it out, and said it already), and unknown what
+        the instance reports once it exists."""
+        checked = _preview.check(self._context, props)
+        unknown = dict.fromkeys(names(OUTPUTS), UNKNOWN)
+        known = {name: checked.inputs[name] for name in unknown if name in checked.inputs}
+        return {**props, **unknown, **known}
 
     def planned_update(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
         """What :meth:`update` will return, as far as a preview knows without touching the
@@ -90,7 +101,12 @@ class InstanceLifecycle:
     # -- apply -----------------------------------------------------------------------------
 
     def create(
-        self, props: Mapping[str, Any], *, timeout: float | None = None, keep: bool = False
+        self,
+        props: Mapping[str, Any],
+        *,
+        report: Reporter,
+        timeout: float | None = None,
+        keep: bool = False,
     ) -> tuple[str, dict[str, Any]]:
         """The new instance's id and outputs. ``timeout`` overrides ``wait_timeout_seconds``;
         ``keep``: an instance that fails to come up is reported, not deleted. Its journal record
@@ -103,7 +119,9 @@ class InstanceLifecycle:
 
         owner = owner_of(inputs.owner)
         try:
-            instance = self._ownership.obtain(owner, args, resolved, adopt=inputs.adopt_existing)
+            instance = self._ownership.obtain(
+                owner, args, resolved, adopt=inputs.adopt_existing, report=report
+            )
         except UncertainStartError as error:
             path = context.journal.path(owner.project, owner.stack)
             raise ProvisioningError(
@@ -114,13 +132,13 @@ class InstanceLifecycle:
         instance_id = instance.instance_id
         try:
             if inputs.running:
-                instance = self._bring_up(instance, inputs, deadline)
+                instance = self._bring_up(instance, inputs, deadline, report)
             elif instance.status != STOPPED:
-                instance = self._stop(instance_id)
+                instance = self._stop(instance_id, report)
         except BaseException as error:
             if keep:
                 raise self._kept_after_failure(owner, instance_id, inputs, error) from error
-            raise self._discard_after_failure(owner, instance_id, error) from error
+            raise self._discard_after_failure(owner, instance_id, error, report) from error
         return instance_id, self._outputs(instance, inputs)
 
     def hand_over(self, id_: str, props: Mapping[str, Any]) -> None:
@@ -135,6 +153,7 @@ class InstanceLifecycle:
         olds: Mapping[str, Any],
         news: Mapping[str, Any],
         *,
+        report: Reporter,
         timeout: float | None = None,
         keep: bool = False,
     ) -> dict[str, Any]:
@@ -154,9 +173,9 @@ class InstanceLifecycle:
             # create.
             if inputs.running and instance.status in (STOPPED, PENDING):
                 deadline = context.clock() + (timeout or inputs.wait_timeout_seconds)
-                instance = self._bring_up(instance, inputs, deadline)
+                instance = self._bring_up(instance, inputs, deadline, report)
             elif not inputs.running and instance.status != STOPPED:
-                instance = self._stop(id_, timeout)
+                instance = self._stop(id_, report, timeout)
         except BaseException as error:
             if keep:
                 owner = owner_of(inputs.owner)
@@ -186,9 +205,16 @@ class InstanceLifecycle:
         )
         return self._outputs(instance, inputs), input_props(inputs)
 
-    def delete(self, id_: str, props: Mapping[str, Any], *, timeout: float | None = None) -> None:
+    def delete(
+        self,
+        id_: str,
+        props: Mapping[str, Any],
+        *,
+        report: Reporter,
+        timeout: float | None = None,
+    ) -> None:
         """``timeout`` bounds the wait for the instance to stop (customTimeouts)."""
-        not_deleted = self._stop_and_delete(id_, timeout)
+        not_deleted = self._stop_and_delete(id_, report, timeout)
         if not_deleted is not None:
             raise ProvisioningError(
                 f"{id_} was stopped, so nothing is billed, but not deleted: {not_deleted}"
@@ -197,15 +223,17 @@ class InstanceLifecycle:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _bring_up(self, instance: Instance, inputs: InstanceInputs, deadline: float) -> Instance:
+    def _bring_up(
+        self, instance: Instance, inputs: InstanceInputs, deadline: float, report: Reporter
+    ) -> Instance:
         context = self._context
         client = context.client
         began = context.clock()
         instance_id = instance.instance_id
         if instance.status == STOPPED:
             instance = client.restart(instance_id)
-            pulumi.log.info(f"restarting {instance_id}")
-        log_progress = _progress_logger(context.clock, began)
+            report.info(f"restarting {instance_id}")
+        log_progress = _progress_logger(report, context.clock, began)
         log_progress(instance)  # as started, restarted, adopted or found
         instance = client.wait_until_running(
             instance_id,
@@ -228,23 +256,27 @@ class InstanceLifecycle:
                 sleep=context.sleep,
                 clock=context.clock,
             )
-            pulumi.log.info(f"{instance_id}: answered a chat completion (attempt {attempts})")
-        pulumi.log.info(f"{instance_id}: ready in {context.clock() - began:.0f} s")
+            report.info(f"{instance_id}: answered a chat completion (attempt {attempts})")
+        report.info(f"{instance_id}: ready in {context.clock() - began:.0f} s")
         return instance
 
-    def _stop(self, instance_id: str, timeout: float | None = None) -> Instance:
+    def _stop(self, instance_id: str, report: Reporter, timeout: float | None = None) -> Instance:
         self._context.client.stop(instance_id)
-        pulumi.log.info(f"stopping {instance_id}")
-        return self._wait_until_stopped(instance_id, timeout)
+        report.info(f"stopping {instance_id}")
+        return self._wait_until_stopped(instance_id, report, timeout)
 
-    def _wait_until_stopped(self, instance_id: str, timeout: float | None = None) -> Instance:
+    def _wait_until_stopped(
+        self, instance_id: str, report: Reporter, timeout: float | None = None
+    ) -> Instance:
         return self._context.client.wait_until_stopped(
             instance_id,
             timeout=timeout or STOP_TIMEOUT_SECONDS,
-            on_progress=_progress_logger(self._context.clock, self._context.clock()),
+            on_progress=_progress_logger(report, self._context.clock, self._context.clock()),
         )
 
-    def _stop_and_delete(self, instance_id: str, timeout: float | None = None) -> str | None:
+    def _stop_and_delete(
+        self, instance_id: str, report: Reporter, timeout: float | None = None
+    ) -> str | None:
         """Stop and delete an instance. ``None`` once the API showed it deleted or gone;
         otherwise why it was seen stopped yet not deleted. Raises when it was not seen stopped.
         """
@@ -255,9 +287,9 @@ class InstanceLifecycle:
         if instance.status != STOPPED:
             # A 404 here is no proof of anything (it was just seen), so it is not caught.
             client.stop(instance_id)
-            pulumi.log.info(f"stopping {instance_id}")
+            report.info(f"stopping {instance_id}")
             try:
-                self._wait_until_stopped(instance_id, timeout)
+                self._wait_until_stopped(instance_id, report, timeout)
             except NotFoundError:
                 return None  # a wait raises it only once the instance is confirmed gone
         try:
@@ -268,11 +300,11 @@ class InstanceLifecycle:
                 return "the API answered its deletion with 404 but still shows it"
         except ApiError as error:
             return error.message
-        pulumi.log.info(f"deleted {instance_id}")
+        report.info(f"deleted {instance_id}")
         return None
 
     def _discard_after_failure(
-        self, owner: Owner, instance_id: str, error: BaseException
+        self, owner: Owner, instance_id: str, error: BaseException, report: Reporter
     ) -> ProvisioningError:
         """Stop and delete an instance whose create failed, and say what became of it: nothing
         is billed only once the API showed it stopped or deleted."""
@@ -281,7 +313,7 @@ class InstanceLifecycle:
             "so the next `pulumi up` of this resource adopts it"
         )
         try:
-            not_deleted = self._stop_and_delete(instance_id)
+            not_deleted = self._stop_and_delete(instance_id, report)
         except Exception as cleanup_error:
             fate = (
                 f"It may still be billing: it was not seen stopped ({cleanup_error}); {kept}, "
@@ -343,8 +375,12 @@ class InstanceLifecycle:
         return dataclasses.asdict(state)
 
 
-def _progress_logger(clock: Callable[[], float], began: float) -> Callable[[Instance], None]:
-    """Logs each status and step once, however often it is reported."""
+def _progress_logger(
+    report: Reporter, clock: Callable[[], float], began: float
+) -> Callable[[Instance], None]:
+    """Reports each status and step once, however often it is seen: a step of bringing the
+    instance up as the resource's status, a status it has reached (running, stopped) as a
+    message."""
     last_logged: str | None = None
 
     def log(instance: Instance) -> None:
@@ -357,6 +393,7 @@ def _progress_logger(clock: Callable[[], float], began: float) -> Callable[[Inst
         )
         if step != last_logged:
             last_logged = step
-            pulumi.log.info(f"{instance.instance_id}: {step}, {clock() - began:.0f} s")
+            message = f"{instance.instance_id}: {step}, {clock() - began:.0f} s"
+            (report.status if instance.status == PENDING else report.info)(message)
 
     return log

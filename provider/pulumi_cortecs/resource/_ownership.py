@@ -14,14 +14,13 @@ import threading
 import time
 import uuid
 
-import pulumi
-
 from pulumi_cortecs._exceptions import ProvisioningError
 from pulumi_cortecs._journal import STARTED, UNRESOLVED, Entry, Owner
 from pulumi_cortecs.api._defaults import started_with
 from pulumi_cortecs.api._models import Instance, InstanceArgs
 from pulumi_cortecs.api._starts import StartIntent, candidates, unreadable_newcomers
 from pulumi_cortecs.resource._context import ProviderContext
+from pulumi_cortecs.resource._reporting import Reporter
 
 
 def owner_of(owner: str | None) -> Owner:
@@ -51,21 +50,27 @@ class Ownership:
             return set(self._held)
 
     def obtain(
-        self, owner: Owner, args: InstanceArgs, resolved: InstanceArgs, *, adopt: bool
+        self,
+        owner: Owner,
+        args: InstanceArgs,
+        resolved: InstanceArgs,
+        *,
+        adopt: bool,
+        report: Reporter,
     ) -> Instance:
         """An instance for a new resource: the one an interrupted ``up`` of this very resource
         started, else a new one, written ahead in the journal. ``adopt=False`` infers nothing:
         no record is adopted, and a start whose answer was lost fails rather than take the
         only new instance (which a stack on another machine may have started)."""
         context = self._context
-        instance = self._left_behind(owner, resolved) if adopt else None
+        instance = self._left_behind(owner, resolved, report) if adopt else None
         if instance is None:
             ledger = context.journal.ledger(owner, self.held)
             instance = context.client.start(
                 args, resolved=resolved, ledger=ledger, take_uncertain=adopt
             )
             # The first thing the log says about it: a run whose journal is lost still has this.
-            pulumi.log.info(f"started {instance.instance_id} for {owner}: {describe(resolved)}")
+            report.info(f"started {instance.instance_id} for {owner}: {describe(resolved)}")
         self.hold(instance.instance_id)
         return instance
 
@@ -73,7 +78,9 @@ class Ownership:
         """The engine has the instance now (or it is gone): no record keeps it any more."""
         self._context.journal.hand_over(owner, instance_id)
 
-    def _left_behind(self, owner: Owner, resolved: InstanceArgs) -> Instance | None:
+    def _left_behind(
+        self, owner: Owner, resolved: InstanceArgs, report: Reporter
+    ) -> Instance | None:
         """The instance that an earlier, interrupted ``up`` of this resource started with these
         arguments, as this resource's journal records show."""
         journal = self._context.journal
@@ -85,13 +92,13 @@ class Ownership:
             if instance is None:
                 continue
             if started_with(instance, resolved):
-                pulumi.log.info(
+                report.info(
                     f"adopted {instance.instance_id} ({instance.status}): an earlier `pulumi "
                     f"up` of {owner} started it but the stack never recorded it "
                     f"({journal.path(owner.project, owner.stack)})"
                 )
                 return instance
-            pulumi.log.warn(
+            report.warn(
                 f"{instance.instance_id} was started by an earlier `pulumi up` of {owner} with "
                 "other arguments and never recorded by the stack; it is not adopted. "
                 "`cortecs-instances orphans` shows it and how to stop it"

@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
-
 from pulumi_cortecs._exceptions import ApiError, UnknownModelError
 from pulumi_cortecs._schema import (
     API_KEY,
@@ -26,10 +24,12 @@ from pulumi_cortecs.resource._inputs import Failure, is_unknown, parse_inputs
 
 @dataclass(frozen=True)
 class Checked:
-    """Inputs with defaults applied (and the price, known at preview), and what is wrong."""
+    """Inputs with defaults applied (and the price, known at preview), what is wrong, and what
+    to tell the user about them (the price)."""
 
     inputs: dict[str, Any]
     failures: list[Failure]
+    messages: list[str]
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,13 @@ def check(context: ProviderContext, news: Mapping[str, Any]) -> Checked:
     access = _access_failure(context)
     if access is not None:
         failures.insert(0, access)
+    messages: list[str] = []
     # An unreachable API is one failure, not one more per catalog question.
     if not context.api_unreachable:
-        failures += _check_against_catalog(context, inputs, failed)
+        failures += _check_against_catalog(context, inputs, failed, messages)
     if inputs.get("readiness_probe") is True:
         failures += _check_api_key(context.api_key)
-    return Checked(inputs, failures)
+    return Checked(inputs, failures, messages)
 
 
 def _access_failure(context: ProviderContext) -> Failure | None:
@@ -104,9 +105,10 @@ def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Planned:
 
 
 def _check_against_catalog(
-    context: ProviderContext, inputs: dict[str, Any], failed: set[str]
+    context: ProviderContext, inputs: dict[str, Any], failed: set[str], messages: list[str]
 ) -> list[Failure]:
-    """Validate what only the catalog knows, and add the price (known at preview)."""
+    """Validate what only the catalog knows, and add the price (known at preview) to the inputs
+    and the ``messages``."""
     model_id = inputs.get("model_id")
     if "model_id" in failed or model_id is None or is_unknown(model_id):
         return []
@@ -134,10 +136,12 @@ def _check_against_catalog(
     hardware = hardware_types.get(hardware_id or "")
     if hardware is None:
         return failures + _unpriced(inputs, model, hardware_id)
-    return failures + _price(inputs, model, hardware)
+    return failures + _price(inputs, model, hardware, messages)
 
 
-def _price(inputs: dict[str, Any], model: ModelPreview, hardware: HardwareType) -> list[Failure]:
+def _price(
+    inputs: dict[str, Any], model: ModelPreview, hardware: HardwareType, messages: list[str]
+) -> list[Failure]:
     price = hardware.price_info
     inputs["price_per_hour"] = price.price_per_hour
     inputs["currency"] = price.currency
@@ -146,7 +150,7 @@ def _price(inputs: dict[str, Any], model: ModelPreview, hardware: HardwareType) 
         return []
     estimate = round(price.price_per_hour * workers, 4)
     inputs["estimated_cost_per_hour"] = estimate
-    pulumi.log.info(
+    messages.append(
         f"{model.hf_name} on {hardware.hardware_type_id} x {workers}: "
         f"{estimate:.2f} {price.currency}/hour"
     )

@@ -15,9 +15,9 @@ path is part of the package's compatibility promise, which is why this module is
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
-import pulumi
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
@@ -33,26 +33,38 @@ from pulumi_cortecs.resource._server_pool import widen_server_pool
 
 if TYPE_CHECKING:
     from pulumi_cortecs.resource._lifecycle import InstanceLifecycle
+    from pulumi_cortecs.resource._reporting import EngineLog, Reporter
 
 
 class ManagedInstanceProvider(ResourceProvider):
     """Creates, updates, reads and deletes dedicated instances for ManagedInstance."""
 
     _lifecycle: InstanceLifecycle
+    _log: EngineLog
 
     def configure(self, req: ConfigureRequest) -> None:
         # Here, not at the top: see the module docstring.
         from pulumi_cortecs.resource._lifecycle import InstanceLifecycle
+        from pulumi_cortecs.resource._reporting import EngineLog, engine_address
 
+        # The engine runs `python -u -m pulumi.dynamic <engine address>`: the SDK's server never
+        # dials that address, so the provider does, to show its messages under their resources.
+        self._log = EngineLog(engine_address(sys.argv[1:]))
         if not widen_server_pool():
-            pulumi.log.warn(
+            self._log.reporter("").warn(
                 "could not lift the provider server's limit of 4 calls at a time (has the "
                 "Pulumi SDK changed?): instances beyond the fourth are created in later rounds"
             )
         self._lifecycle = InstanceLifecycle.from_config(req.config)
 
+    def _reporter(self) -> Reporter:
+        """The reporter of the engine call being served, under its resource."""
+        from pulumi_cortecs.resource._request_urn import request_urn
+
+        return self._log.reporter(request_urn())
+
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        checked = self._lifecycle.check(news)
+        checked = self._lifecycle.check(news, report=self._reporter())
         failures = [CheckFailure(f.property, f.reason) for f in checked.failures]
         return CheckResult(checked.inputs, failures)
 
@@ -66,12 +78,12 @@ class ManagedInstanceProvider(ResourceProvider):
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        instance_id, outputs = self._lifecycle.create(props)
+        instance_id, outputs = self._lifecycle.create(props, report=self._reporter())
         self._lifecycle.hand_over(instance_id, props)
         return CreateResult(instance_id, outputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(self._lifecycle.update(id_, olds, news))
+        return UpdateResult(self._lifecycle.update(id_, olds, news, report=self._reporter()))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outputs = self._lifecycle.read(id_, props)
@@ -79,4 +91,4 @@ class ManagedInstanceProvider(ResourceProvider):
         return ReadResult(id_, outputs) if outputs is not None else ReadResult(id_="", outs={})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        self._lifecycle.delete(id_, props)
+        self._lifecycle.delete(id_, props, report=self._reporter())

@@ -5,7 +5,8 @@
   :class:`ManualClock` so lifecycles are instant and deterministic.
 - The fake in its own process, steered through its admin endpoints (:class:`FakeApiProcess`).
 - A driver that plays the Pulumi engine's part against a provider process over gRPC
-  (:class:`ProviderProcess`, :class:`Deployment`, :func:`program_inputs`).
+  (:class:`ProviderProcess`, :class:`Deployment`, :func:`program_inputs`), with the engine's
+  own service, which records the messages a provider shows the user (:class:`RecordingEngine`).
 - pytest fixtures (``cortecs_clock``, ``cortecs_mock``, ``cortecs_api``, ``cortecs_engine``),
   registered as a pytest plugin when this package is installed.
 
@@ -17,6 +18,7 @@ import typing
 from pulumi_cortecs import _lazy
 
 if typing.TYPE_CHECKING:
+    from pulumi_cortecs.testing._recording_engine import EngineMessage, RecordingEngine
     from pulumi_cortecs.testing.engine import (
         CheckFailed,
         Deployment,
@@ -73,6 +75,7 @@ _SUBMODULES: dict[str, str] = {
         ),
         "processes",
     ),
+    **dict.fromkeys(("EngineMessage", "RecordingEngine"), "_recording_engine"),
 }
 
 __all__ = [
@@ -82,12 +85,14 @@ __all__ = [
     "DEMO_CONFIG",
     "CheckFailed",
     "Deployment",
+    "EngineMessage",
     "FakeApiProcess",
     "FakeBackend",
     "FakeServer",
     "Faults",
     "ManualClock",
     "ProviderProcess",
+    "RecordingEngine",
     "StateEntry",
     "journal_directory",
     "journaled_instances",

@@ -1,12 +1,12 @@
 """Playing the Pulumi engine's part against the SDK's own dynamic-provider server.
 
 The CLI cannot be installed here, so these helpers do what the engine does (see
-shared/ENGINE-PROTOCOL.md): start ``python -u -m pulumi.dynamic`` in the project directory,
-read its port from the first stdout line, Configure it with the whole namespaced stack config,
-then call Check/Diff/Create/Read/Update/Delete over gRPC with the engine's argument conventions
-(old OUTPUTS as ``olds`` for Diff and Update). The serialized provider comes from constructing
-the real ManagedInstance under ``pulumi.runtime.set_mocks``.
-"""
+shared/ENGINE-PROTOCOL.md): start ``python -u -m pulumi.dynamic <engine address>`` in the project
+directory (the address of a :class:`RecordingEngine`, which keeps the messages the provider
+sends), read its port from the first stdout line, Configure it with the whole namespaced stack
+config, then call Check/Diff/Create/Read/Update/Delete over gRPC with the engine's argument
+conventions (old OUTPUTS as ``olds`` for Diff and Update). The serialized provider comes from
+constructing the real ManagedInstance under ``pulumi.runtime.set_mocks``."""
 
 from __future__ import annotations
 
@@ -70,14 +70,18 @@ def _from_struct(struct: Any) -> dict[str, Any]:
 
 
 class ProviderProcess(ServedProcess):
-    """One ``python -u -m pulumi.dynamic`` server and a gRPC stub talking to it, started in
-    ``cwd`` (the engine starts it in the project directory, where a stack's files live)."""
+    """One ``python -u -m pulumi.dynamic <engine address>`` server and a gRPC stub talking to
+    it, started in ``cwd`` (the engine starts it in the project directory, where a stack's files
+    live); ``engine=False``: with no address."""
 
-    def __init__(self, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
+    def __init__(
+        self, env: Mapping[str, str] | None = None, cwd: Path | None = None, *, engine: bool = True
+    ) -> None:
         super().__init__(
             [sys.executable, "-u", "-m", "pulumi.dynamic"],
             env={**(os.environ if env is None else env), "PULUMI_PROJECT": PROJECT},
             cwd=cwd or Path.cwd(),
+            engine=engine,
         )
 
     def configure(self, config: Mapping[str, Any]) -> None:
@@ -88,11 +92,12 @@ class ProviderProcess(ServedProcess):
         )
 
     def check(
-        self, news: Mapping[str, Any], olds: Mapping[str, Any] | None = None
+        self, news: Mapping[str, Any], olds: Mapping[str, Any] | None = None, *, name: str = "check"
     ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """Each call takes the resource's ``name``, which goes into the request's URN."""
         response = self.stub.Check(
             provider_pb2.CheckRequest(
-                urn=_urn("check"),
+                urn=urn(name),
                 type=TYPE_TOKEN,
                 olds=_to_struct(olds or {}),
                 news=_to_struct(news),
@@ -101,28 +106,36 @@ class ProviderProcess(ServedProcess):
         failures = [(f.property, f.reason) for f in response.failures]
         return _from_struct(response.inputs), failures
 
-    def diff(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Any:
+    def diff(
+        self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], *, name: str = ""
+    ) -> Any:
         return self.stub.Diff(
             provider_pb2.DiffRequest(
-                id=id_, urn=_urn(id_), type=TYPE_TOKEN, olds=_to_struct(olds), news=_to_struct(news)
+                id=id_,
+                urn=urn(name or id_),
+                type=TYPE_TOKEN,
+                olds=_to_struct(olds),
+                news=_to_struct(news),
             )
         )
 
-    def create(self, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def create(
+        self, props: Mapping[str, Any], *, name: str = "create"
+    ) -> tuple[str, dict[str, Any]]:
         response = self.stub.Create(
             provider_pb2.CreateRequest(
-                urn=_urn("create"), type=TYPE_TOKEN, properties=_to_struct(props), timeout=60
+                urn=urn(name), type=TYPE_TOKEN, properties=_to_struct(props), timeout=60
             )
         )
         return response.id, _from_struct(response.properties)
 
     def read(
-        self, id_: str, outputs: Mapping[str, Any], inputs: Mapping[str, Any]
+        self, id_: str, outputs: Mapping[str, Any], inputs: Mapping[str, Any], *, name: str = ""
     ) -> tuple[str, dict[str, Any]]:
         response = self.stub.Read(
             provider_pb2.ReadRequest(
                 id=id_,
-                urn=_urn(id_),
+                urn=urn(name or id_),
                 type=TYPE_TOKEN,
                 properties=_to_struct(outputs),
                 inputs=_to_struct(inputs),
@@ -130,24 +143,31 @@ class ProviderProcess(ServedProcess):
         )
         return response.id, _from_struct(response.properties)
 
-    def update(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+    def update(
+        self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], *, name: str = ""
+    ) -> dict[str, Any]:
         response = self.stub.Update(
             provider_pb2.UpdateRequest(
-                id=id_, urn=_urn(id_), type=TYPE_TOKEN, olds=_to_struct(olds), news=_to_struct(news)
+                id=id_,
+                urn=urn(name or id_),
+                type=TYPE_TOKEN,
+                olds=_to_struct(olds),
+                news=_to_struct(news),
             )
         )
         return _from_struct(response.properties)
 
-    def delete(self, id_: str, outputs: Mapping[str, Any]) -> None:
+    def delete(self, id_: str, outputs: Mapping[str, Any], *, name: str = "") -> None:
         self.stub.Delete(
             provider_pb2.DeleteRequest(
-                id=id_, urn=_urn(id_), type=TYPE_TOKEN, properties=_to_struct(outputs)
+                id=id_, urn=urn(name or id_), type=TYPE_TOKEN, properties=_to_struct(outputs)
             )
         )
 
 
-def _urn(name: str) -> str:
-    return f"urn:pulumi:test::cortecs-instances::{TYPE_TOKEN}::{name}"
+def urn(name: str) -> str:
+    """The URN of the resource ``name`` in stack ``test`` of project :data:`PROJECT`."""
+    return f"urn:pulumi:test::{PROJECT}::{TYPE_TOKEN}::{name}"
 
 
 @dataclass
@@ -171,12 +191,12 @@ class Deployment:
     def _plan(self, name: str, news: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         """Check a declared resource, then diff it against its state: the step and its inputs."""
         old = self.state.get(name)
-        checked, failures = self.provider.check(news, old.inputs if old else None)
+        checked, failures = self.provider.check(news, old.inputs if old else None, name=name)
         if failures:
             raise CheckFailed(failures)
         if old is None:
             return "create", checked
-        return _plan_of(self.provider.diff(old.id, old.outputs, checked)), checked
+        return _plan_of(self.provider.diff(old.id, old.outputs, checked, name=name)), checked
 
     def preview(self, declared: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
         """What ``pulumi preview`` would do per resource: create, update, replace or same."""
@@ -191,28 +211,28 @@ class Deployment:
             step, checked = self._plan(name, news)
             done[name] = step
             if step == "create":
-                id_, outputs = self.provider.create(checked)
+                id_, outputs = self.provider.create(checked, name=name)
                 self.state[name] = StateEntry(id_, checked, outputs)
                 continue
             old = self.state[name]
             if step == "update":
-                outputs = self.provider.update(old.id, old.outputs, checked)
+                outputs = self.provider.update(old.id, old.outputs, checked, name=name)
                 self.state[name] = StateEntry(old.id, checked, outputs)
             elif step == "replace":
-                id_, outputs = self.provider.create(checked)
-                self.provider.delete(old.id, old.outputs)
+                id_, outputs = self.provider.create(checked, name=name)
+                self.provider.delete(old.id, old.outputs, name=name)
                 self.state[name] = StateEntry(id_, checked, outputs)
             else:
                 self.state[name] = StateEntry(old.id, checked, old.outputs)
         for name in list(self.state.keys() - declared.keys()):
-            self.provider.delete(self.state[name].id, self.state[name].outputs)
+            self.provider.delete(self.state[name].id, self.state[name].outputs, name=name)
             del self.state[name]
             done[name] = "delete"
         return done
 
     def refresh(self) -> None:
         for name, entry in list(self.state.items()):
-            id_, outputs = self.provider.read(entry.id, entry.outputs, entry.inputs)
+            id_, outputs = self.provider.read(entry.id, entry.outputs, entry.inputs, name=name)
             if not id_:
                 del self.state[name]
             else:
@@ -220,7 +240,7 @@ class Deployment:
 
     def destroy(self) -> None:
         for name in list(self.state):
-            self.provider.delete(self.state[name].id, self.state[name].outputs)
+            self.provider.delete(self.state[name].id, self.state[name].outputs, name=name)
             del self.state[name]
 
 

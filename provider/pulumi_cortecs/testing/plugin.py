@@ -4,8 +4,8 @@ What the Python language host does with a plugin directory (see shared/ENGINE-PR
 run ``python <plugin dir> <engine address>`` in the program's directory, read the port from
 the first line of stdout, then GetPluginInfo, GetSchema, CheckConfig and Configure, then the
 resource calls, with customTimeouts in Create/Update/Delete and Cancel when the user presses
-Ctrl-C. The provider never dials the engine for a custom resource, so the address is a dummy.
-An initialization failure is decoded from the error's trailer as the engine decodes it.
+Ctrl-C. The address is a :class:`RecordingEngine`'s, which keeps the messages the provider
+sends. An initialization failure is decoded from the error's trailer as the engine decodes it.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from pulumi.runtime.proto import provider_pb2, status_pb2
 from pulumi_cortecs.native import INSTANCE, PACKAGE
 from pulumi_cortecs.native._values import has_secret, plain
 from pulumi_cortecs.testing._served import ServedProcess
-
-_NO_ENGINE = "127.0.0.1:1"
 
 
 def urn(name: str, *, stack: str = "dev", project: str = "cortecs-instances") -> str:
@@ -71,10 +69,12 @@ def _value(value: Any, is_secret: bool = False) -> PropertyValue:
 
 class PluginProcess(ServedProcess):
     """One plugin process (``python <plugin_dir> <engine address>`` in the program's directory
-    ``cwd``), and a gRPC stub talking to it as the engine does."""
+    ``cwd``; ``engine=False``: no address), and a gRPC stub talking to it as the engine does."""
 
-    def __init__(self, plugin_dir: Path, *, env: Mapping[str, str], cwd: Path) -> None:
-        super().__init__([sys.executable, str(plugin_dir), _NO_ENGINE], env=env, cwd=cwd)
+    def __init__(
+        self, plugin_dir: Path, *, env: Mapping[str, str], cwd: Path, engine: bool = True
+    ) -> None:
+        super().__init__([sys.executable, str(plugin_dir)], env=env, cwd=cwd, engine=engine)
 
     def plugin_version(self) -> str:
         return str(self.stub.GetPluginInfo(empty_pb2.Empty()).version)
