@@ -1,12 +1,12 @@
-"""What a `pulumi up` shows the user from both providers: messages sent to the engine's Log
-service (a recording one, at the address a provider process gets on its command line), each
-under the resource it is about, a step of bringing an instance up as that resource's status;
-stderr when there is no engine to send them to; never a secret."""
+"""What a `pulumi up` shows the user: messages sent to the engine's Log service (a recording
+one, at the address a provider process gets on its command line), each under the resource it
+is about, a step of bringing an instance up as that resource's status; stderr when there is no
+engine to send them to. The dynamic provider here; the native plugin in test_native_provider.py;
+no secret in any of them in test_reliability_secrets.py and there."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,48 +15,19 @@ from pulumi.runtime.proto import provider_pb2
 from pulumi_cortecs.resource._reporting import EngineLog, engine_address
 from pulumi_cortecs.resource._request_urn import request_urn
 from pulumi_cortecs.testing import (
-    DEMO_API_KEY,
-    DEMO_CLIENT_ID,
-    DEMO_CLIENT_SECRET,
     EngineMessage,
     FakeApiProcess,
     RecordingEngine,
     provider_env,
-    start_fake_api,
 )
 from pulumi_cortecs.testing.engine import Deployment, ProviderProcess
 from pulumi_cortecs.testing.engine import urn as dynamic_urn
 from pulumi_cortecs.testing.plugin import PluginProcess
-from pulumi_cortecs.testing.plugin import urn as native_urn
 
-from tests import LLAMA, PROJECT_ROOT
+from tests import LLAMA
 from tests.test_engine_lifecycle import declare
 
-PLUGIN = PROJECT_ROOT / "provider"
 PRICE = " EUR/hour"
-CLIENT_SECRET = "canary-client-secret-0d7a31"
-API_KEY = "canary-api-key-51c9e2"
-USER_SECRET = "canary-user-secret-9f04b6"
-
-
-def native_config(api: FakeApiProcess, **credentials: str) -> dict[str, Any]:
-    return {
-        "clientId": DEMO_CLIENT_ID,
-        "clientSecret": DEMO_CLIENT_SECRET,
-        "apiKey": DEMO_API_KEY,
-        "apiBaseUrl": api.api_base_url,
-        **credentials,
-    }
-
-
-@pytest.fixture
-def plugin(
-    cortecs_api: FakeApiProcess, cortecs_home: Path, tmp_path: Path
-) -> Iterator[PluginProcess]:
-    process = PluginProcess(PLUGIN, env=provider_env(cortecs_home), cwd=tmp_path)
-    process.configure(native_config(cortecs_api), secret={"clientSecret", "apiKey"})
-    yield process
-    process.close()
 
 
 def recorded(process: PluginProcess | ProviderProcess) -> list[EngineMessage]:
@@ -99,23 +70,6 @@ def test_a_dynamic_create_shows_its_messages_under_its_resource(
 
 
 @pytest.mark.engine
-def test_a_native_create_shows_its_messages_under_its_resource(plugin: PluginProcess) -> None:
-    news, failures = plugin.check("chat", {"modelId": LLAMA})
-    assert failures == []
-    plugin.create("chat", news, preview=True)
-    [price] = recorded(plugin)
-    assert PRICE in price.text and price.urn == native_urn("chat"), "shown once, at check"
-
-    instance_id, outputs = plugin.create("chat", news)
-    assert_shown_under(recorded(plugin), instance_id, native_urn("chat"))
-    plugin.delete("chat", instance_id, outputs)
-    assert recorded(plugin)[-1] == EngineMessage(
-        "INFO", f"deleted {instance_id}", native_urn("chat"), ephemeral=False
-    )
-    assert plugin.stderr == ""
-
-
-@pytest.mark.engine
 def test_without_an_engine_messages_go_to_stderr(
     cortecs_api: FakeApiProcess, cortecs_home: Path
 ) -> None:
@@ -131,37 +85,6 @@ def test_without_an_engine_messages_go_to_stderr(
         stack.destroy()
     finally:
         provider.close()
-
-
-@pytest.fixture(scope="module")
-def canary_api() -> Iterator[FakeApiProcess]:
-    with start_fake_api("--step-seconds", "0.05") as fake:
-        fake.configure(client_secret=CLIENT_SECRET, api_key=API_KEY)
-        yield fake
-
-
-@pytest.mark.engine
-def test_no_message_carries_a_secret(
-    canary_api: FakeApiProcess, cortecs_home: Path, tmp_path: Path
-) -> None:
-    canaries = native_config(canary_api, clientSecret=CLIENT_SECRET, apiKey=API_KEY)
-    plugin = PluginProcess(PLUGIN, env=provider_env(cortecs_home), cwd=tmp_path)
-    try:
-        plugin.configure(canaries, secret={"clientSecret", "apiKey"})
-        inputs = {
-            "modelId": LLAMA,
-            "chatOpenaiKwargs": {"default_headers": {"X-Team": USER_SECRET}},
-        }
-        news, failures = plugin.check("chat", inputs, secret={"chatOpenaiKwargs"})
-        assert failures == []
-        instance_id, outputs = plugin.create("chat", news, secret={"chatOpenaiKwargs"})
-        plugin.delete("chat", instance_id, outputs)
-    finally:
-        plugin.close()
-    messages = recorded(plugin)
-    assert any(instance_id in message.text for message in messages)
-    shown = plugin.shown
-    assert [canary for canary in (CLIENT_SECRET, API_KEY, USER_SECRET) if canary in shown] == []
 
 
 def test_an_engine_that_cannot_be_reached_leaves_messages_on_stderr() -> None:

@@ -22,19 +22,25 @@ from pulumi_cortecs.testing import (
     DEMO_API_KEY,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
+    EngineMessage,
     FakeApiProcess,
     journaled_instances,
     provider_env,
+    start_fake_api,
 )
 from pulumi_cortecs.testing.plugin import InitFailed, PluginProcess, secret_keys, struct, urn
 
 from tests import LLAMA, PROJECT_ROOT, wait_for
+from tests.test_engine_messages import PRICE, assert_shown_under, recorded
 
 pytestmark = pytest.mark.engine
 
 PLUGIN = PROJECT_ROOT / "provider"
 METASCHEMA = PROJECT_ROOT.parent / "shared" / "pulumi" / "package-metaschema.json"
 SECRET_CONFIG = {"clientSecret", "apiKey"}
+CLIENT_SECRET = "canary-client-secret-0d7a31"
+API_KEY = "canary-api-key-51c9e2"
+USER_SECRET = "canary-user-secret-9f04b6"
 
 
 def config(api: FakeApiProcess) -> dict[str, Any]:
@@ -253,6 +259,50 @@ def test_secrets_stay_secret_in_outputs(plugin: PluginProcess) -> None:
     )
     assert {"chatOpenaiKwargs", "chatOpenaiArgs"} <= secret_keys(response.properties)
     assert "baseUrl" not in secret_keys(response.properties)
+
+
+def test_a_create_shows_its_messages_under_its_resource(plugin: PluginProcess) -> None:
+    news = checked(plugin)
+    plugin.create("chat", news, preview=True)
+    [price] = recorded(plugin)
+    assert PRICE in price.text and price.urn == urn("chat"), "shown once, at check"
+
+    instance_id, outputs = plugin.create("chat", news)
+    assert_shown_under(recorded(plugin), instance_id, urn("chat"))
+    plugin.delete("chat", instance_id, outputs)
+    assert recorded(plugin)[-1] == EngineMessage(
+        "INFO", f"deleted {instance_id}", urn("chat"), ephemeral=False
+    )
+    assert plugin.stderr == ""
+
+
+@pytest.fixture(scope="module")
+def canary_api() -> Iterator[FakeApiProcess]:
+    with start_fake_api("--step-seconds", "0.05") as fake:
+        fake.configure(client_secret=CLIENT_SECRET, api_key=API_KEY)
+        yield fake
+
+
+def test_no_message_carries_a_secret(
+    canary_api: FakeApiProcess, cortecs_home: Path, tmp_path: Path
+) -> None:
+    canaries = {**config(canary_api), "clientSecret": CLIENT_SECRET, "apiKey": API_KEY}
+    process = PluginProcess(PLUGIN, env=provider_env(cortecs_home), cwd=tmp_path)
+    try:
+        process.configure(canaries, secret=SECRET_CONFIG)
+        inputs = {
+            "modelId": LLAMA,
+            "chatOpenaiKwargs": {"default_headers": {"X-Team": USER_SECRET}},
+        }
+        news, failures = process.check("chat", inputs, secret={"chatOpenaiKwargs"})
+        assert failures == []
+        instance_id, outputs = process.create("chat", news, secret={"chatOpenaiKwargs"})
+        process.delete("chat", instance_id, outputs)
+    finally:
+        process.close()
+    assert any(instance_id in message.text for message in recorded(process))
+    shown = process.shown
+    assert [canary for canary in (CLIENT_SECRET, API_KEY, USER_SECRET) if canary in shown] == []
 
 
 def test_sixty_four_creates_run_side_by_side_in_one_plugin_process(

@@ -1,5 +1,6 @@
 """Canary credentials go in; they must come out nowhere: not in the serialized provider, the
-outputs, the provider's stderr, error messages or tracebacks (even with local variables)."""
+outputs, the provider's messages (to the engine and on stderr), error messages or tracebacks
+(even with local variables)."""
 
 from __future__ import annotations
 
@@ -100,6 +101,7 @@ def test_a_whole_lifecycle_under_faults_leaks_nothing(
         provider.close()
     assert canary_api.state()["token_fetches"] >= 1
     assert leaks(repr(outputs)) == []
+    assert ": ready in " in provider.shown  # what the engine was sent is checked too
     assert leaks(provider.shown) == []
     # No output carries a credential, so none needs additional_secret_outputs.
     assert not {"api_key", "client_secret", "access_token", "token"} & set(outputs)

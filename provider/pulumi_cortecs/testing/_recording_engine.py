@@ -52,10 +52,5 @@ class RecordingEngine(engine_pb2_grpc.EngineServicer):
             self.changed.notify_all()
         return empty_pb2.Empty()
 
-    def about(self, text: str) -> list[EngineMessage]:
-        """The messages so far that mention ``text``."""
-        with self.changed:
-            return [message for message in self.messages if text in message.text]
-
     def close(self) -> None:
         self._server.stop(None).wait()
