@@ -132,9 +132,10 @@ def test_the_metadata(dist: Path) -> None:
     assert not [c for c in classifiers if c.startswith("License ::")]
     urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL") or [])
     assert {"Homepage", "Source", "Issues", "Changelog", "Documentation"} <= set(urls)
-    # Only the langchain extra is published; the development tools are a dependency group.
-    assert metadata.get_all("Provides-Extra") == ["langchain"]
+    # Only the users' extras are published; the development tools are a dependency group.
+    assert metadata.get_all("Provides-Extra") == ["langchain", "testing"]
     requires = metadata.get_all("Requires-Dist") or []
+    assert 'respx>=0.23; extra == "testing"' in requires
     assert not [r for r in requires if r.split()[0].split(">")[0] in {"ruff", "mypy", "pytest"}]
     assert "[pytest11]\ncortecs = pulumi_cortecs.testing.pytest_plugin" in entry_points
     assert "cortecs-instances = pulumi_cortecs.cli:main" in entry_points
