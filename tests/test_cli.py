@@ -485,9 +485,11 @@ def test_help_documents_exit_codes_and_variables(capsys: pytest.CaptureFixture[s
     for line in (
         "0  success",
         "1  the API failed (unreachable, HTTP error, unknown instance), a watched\n"
-        "     instance stopped, or a confirmation was declined",
+        "     instance stopped or was not running within --timeout, or a confirmation\n"
+        "     was declined",
         "2  usage error (unknown command or option, malformed URL, unknown hardware,\n"
-        "     a confirmation without a terminal: pass --yes)",
+        "     a confirmation without a terminal: pass --yes, a journal directory that\n"
+        "     is missing or not a directory)",
         "3  credentials missing or refused",
     ):
         assert line in out

@@ -50,9 +50,11 @@ environment:
 exit codes:
   0  success
   1  the API failed (unreachable, HTTP error, unknown instance), a watched
-     instance stopped, or a confirmation was declined
+     instance stopped or was not running within --timeout, or a confirmation
+     was declined
   2  usage error (unknown command or option, malformed URL, unknown hardware,
-     a confirmation without a terminal: pass --yes)
+     a confirmation without a terminal: pass --yes, a journal directory that
+     is missing or not a directory)
   3  credentials missing or refused
 """
 
