@@ -109,6 +109,22 @@ def test_check_names_properties_as_the_schema_does(plugin: PluginProcess) -> Non
     assert [prop for prop, _ in failures] == ["numWorkers"]
 
 
+def test_a_base_url_without_the_api_path_gets_the_fix_at_check(
+    cortecs_api: FakeApiProcess, cortecs_home: Path, tmp_path: Path
+) -> None:
+    host = cortecs_api.api_base_url.removesuffix("/api/v1")
+    process = PluginProcess(PLUGIN, env=provider_env(cortecs_home), cwd=tmp_path)
+    try:
+        process.configure({**config(cortecs_api), "apiBaseUrl": host}, secret=SECRET_CONFIG)
+        _, failures = process.check("chat", {"modelId": LLAMA})
+    finally:
+        process.close()
+    [(prop, reason)] = failures
+    assert prop == ""
+    assert "does not end in /api/v1, where the API lives" in reason
+    assert reason.endswith(f"try {host}/api/v1")
+
+
 def test_preview_shows_the_price_and_leaves_the_rest_unknown(
     plugin: PluginProcess, cortecs_api: FakeApiProcess
 ) -> None:

@@ -355,6 +355,21 @@ def test_wrong_credentials_fail_at_preview(cortecs_api: FakeApiProcess, cortecs_
     assert cortecs_api.state()["token_fetches"] == 0
 
 
+def test_a_base_url_without_the_api_path_is_not_blamed_on_the_credentials(
+    cortecs_api: FakeApiProcess, cortecs_home: Path
+) -> None:
+    host = cortecs_api.api_base_url.removesuffix("/api/v1")
+    config = cortecs_api.stack_config(**{"cortecs:apiBaseUrl": host})
+    [(prop, reason)] = preview_with(cortecs_api, cortecs_home, config)
+    assert prop == ""
+    assert "could not be used" not in reason
+    assert "POST /oauth2/token failed with HTTP 404" in reason
+    assert (
+        f"cortecs:apiBaseUrl (or CORTECS_API_BASE_URL), {host}, does not end in /api/v1, where "
+        f"the API lives (e.g. https://cortecs.ai/api/v1): try {host}/api/v1"
+    ) in reason
+
+
 @pytest.mark.soak  # the provider retries for about 30 s before it calls the API unreachable
 def test_an_unreachable_api_fails_at_preview_once(
     cortecs_api: FakeApiProcess, cortecs_home: Path

@@ -27,7 +27,7 @@ from pulumi_cortecs._exceptions import (
     UncertainStartError,
 )
 from pulumi_cortecs._schema import API_BASE_URL, CLIENT_ID, CLIENT_SECRET, to_model_id
-from pulumi_cortecs._urls import without_userinfo
+from pulumi_cortecs._urls import DEFAULT_API_BASE_URL, without_userinfo
 from pulumi_cortecs.api import _responses, _retry, _waits
 from pulumi_cortecs.api._auth import ClientCredentials, Redactor, Secret, SecretBody
 from pulumi_cortecs.api._defaults import resolve_defaults
@@ -55,7 +55,6 @@ from pulumi_cortecs.api._starts import (
     StartLedger,
 )
 
-DEFAULT_API_BASE_URL = "https://cortecs.ai/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 logger = logging.getLogger("pulumi_cortecs.api")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-from urllib.parse import urlsplit
 
 from pulumi_cortecs._exceptions import (
     ApiConnectionError,
@@ -24,6 +23,7 @@ from pulumi_cortecs._exceptions import (
     ServerError,
     WaitTimeoutError,
 )
+from pulumi_cortecs._urls import missing_api_path
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
@@ -31,8 +31,6 @@ EXIT_USAGE = 2
 EXIT_CREDENTIALS = 3
 EXIT_INTERRUPTED = 130
 
-API_PATH = "/api/v1"
-EXAMPLE_API_BASE_URL = "https://cortecs.ai/api/v1"
 REFUSED_CREDENTIALS_HINT = (
     "check CORTECS_CLIENT_ID and CORTECS_CLIENT_SECRET (your cortecs.ai client id and secret)"
 )
@@ -108,24 +106,12 @@ def _unreachable(exc: ApiConnectionError, situation: Situation) -> Failure:
 
 def _not_the_api(exc: ApiError, situation: Situation) -> Failure:
     """A 404 on a path the API has, or a body it would never send: maybe not the API's URL."""
-    hint = _missing_api_path(situation)
+    hint = missing_api_path(situation.api_base_url, _url_and_source(situation))
     if hint is None and isinstance(exc, MalformedResponseError):
         hint = (
             f"is {_url_and_source(situation)} the cortecs.ai API? It answered like something else"
         )
     return Failure(EXIT_API_ERROR, exc.message, hint)
-
-
-def _missing_api_path(situation: Situation) -> str | None:
-    parts = urlsplit(situation.api_base_url)
-    path = parts.path.rstrip("/")
-    if path.endswith(API_PATH):
-        return None
-    fixed = f"{parts.scheme}://{parts.netloc}{path}{API_PATH}"
-    return (
-        f"{_url_and_source(situation)} does not end in {API_PATH}, where the API lives "
-        f"(e.g. {EXAMPLE_API_BASE_URL}): try {fixed}"
-    )
 
 
 def _timed_out(exc: WaitTimeoutError, _: Situation) -> Failure:

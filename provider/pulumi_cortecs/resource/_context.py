@@ -11,10 +11,14 @@ from pathlib import Path
 from pulumi_cortecs._exceptions import (
     ApiConnectionError,
     ApiError,
+    MalformedResponseError,
     MissingCredentialsError,
+    NotFoundError,
     ServerError,
 )
 from pulumi_cortecs._journal import Journal, default_directory
+from pulumi_cortecs._schema import API_BASE_URL, NAMESPACE
+from pulumi_cortecs._urls import missing_api_path
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._polling import ProportionalPollPolicy
 from pulumi_cortecs.resource._catalog import Catalog
@@ -30,6 +34,7 @@ PROVIDER_MAX_ATTEMPTS = 7
 # provisioning time (or a second) late, whatever the steps do, as the README promises.
 PROVIDER_POLL_POLICY = ProportionalPollPolicy
 CREDENTIALS = "cortecs:clientId and cortecs:clientSecret"
+_API_BASE_URL = f"{NAMESPACE}:{API_BASE_URL.key} (or {API_BASE_URL.environment})"
 
 
 class ProviderContext:
@@ -97,9 +102,14 @@ class ProviderContext:
         except ApiConnectionError as error:
             self.api_unreachable = True
             reason = (
-                "the API cannot be reached: cortecs:apiBaseUrl (or CORTECS_API_BASE_URL) is "
-                f"{self.client.api_base_url}; {error}"
+                f"the API cannot be reached: {_API_BASE_URL} is {self.client.api_base_url}; {error}"
             )
+        except (NotFoundError, MalformedResponseError) as error:
+            # Not the API's address, rather than wrong credentials: most often without /api/v1.
+            self.api_unreachable = True
+            named = f"{_API_BASE_URL}, {self.client.api_base_url},"
+            hint = missing_api_path(self.client.api_base_url, named)
+            reason = f"{error}; " + (hint or f"is {named} the cortecs.ai API?")
         except ServerError as error:
             # The API failed, which says nothing about the credentials.
             reason = f"the API failed while {CREDENTIALS} were checked (try again later): {error}"
