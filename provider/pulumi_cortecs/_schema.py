@@ -122,8 +122,7 @@ class Property:
     @property
     def camel_name(self) -> str:
         """The name in Pulumi's package schema and in YAML programs (``modelId``)."""
-        head, *rest = self.name.split("_")
-        return head + "".join(part.capitalize() for part in rest)
+        return _camel(self.name)
 
 
 _PROPERTY = "property"
@@ -520,6 +519,28 @@ if the API resolved these to what the resource resolves them to."""
 
 def names(properties: Sequence[Property]) -> tuple[str, ...]:
     return tuple(p.name for p in properties)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How a provider's users name the resource and its properties, so that its messages speak
+    their language: ``ManagedInstance`` and ``model_id`` in Python, ``cortecs:index:Instance``
+    and ``modelId`` in the native provider's YAML, TypeScript, Go..."""
+
+    resource: str
+    camel_case: bool = False
+
+    def __call__(self, name: str) -> str:
+        """A property's name as these users write it."""
+        return _camel(name) if self.camel_case else name
+
+
+PYTHON_NAMING = Naming("ManagedInstance")
 
 
 # -- the provider's configuration ---------------------------------------------------------------

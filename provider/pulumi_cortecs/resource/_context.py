@@ -1,5 +1,5 @@
 """What one provider process shares across its resources: the client, the catalog, the journal,
-the instances' API key, and whether the API can be used at all."""
+the instances' API key, how its users name things, and whether the API can be used at all."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pulumi_cortecs._exceptions import (
     ServerError,
 )
 from pulumi_cortecs._journal import Journal, default_directory
-from pulumi_cortecs._schema import API_BASE_URL, NAMESPACE
+from pulumi_cortecs._schema import API_BASE_URL, NAMESPACE, PYTHON_NAMING, Naming
 from pulumi_cortecs._urls import missing_api_path
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._polling import ProportionalPollPolicy
@@ -48,8 +48,11 @@ class ProviderContext:
         journal: Journal | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        naming: Naming = PYTHON_NAMING,
     ) -> None:
         self.client = client
+        self.naming = naming
+        """How the resource and its properties are named in messages."""
         self.catalog = Catalog(client)
         self.api_key = api_key
         self.journal = journal or Journal(default_directory())
@@ -63,7 +66,11 @@ class ProviderContext:
 
     @classmethod
     def from_settings(
-        cls, settings: ProviderSettings, *, sleep: Callable[[float], None] = time.sleep
+        cls,
+        settings: ProviderSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        naming: Naming = PYTHON_NAMING,
     ) -> ProviderContext:
         """``sleep`` is every wait's, the client's included: a provider that can be cancelled
         passes one that ends when it is."""
@@ -76,7 +83,8 @@ class ProviderContext:
             sleep=sleep,
         )
         directory = Path(settings.journal_dir) if settings.journal_dir else default_directory()
-        return cls(client, api_key=settings.api_key, journal=Journal(directory), sleep=sleep)
+        journal = Journal(directory)
+        return cls(client, api_key=settings.api_key, journal=journal, sleep=sleep, naming=naming)
 
     def access_failure(self) -> Failure | None:
         """Why the API cannot be used with the configured credentials and URL, if it cannot.

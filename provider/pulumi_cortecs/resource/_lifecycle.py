@@ -26,7 +26,14 @@ from pulumi_cortecs._exceptions import (
     UncertainStartError,
 )
 from pulumi_cortecs._journal import Owner
-from pulumi_cortecs._schema import START_ARGS, InstanceInputs, InstanceState, names
+from pulumi_cortecs._schema import (
+    PYTHON_NAMING,
+    START_ARGS,
+    InstanceInputs,
+    InstanceState,
+    Naming,
+    names,
+)
 from pulumi_cortecs.api._auth import Secret
 from pulumi_cortecs.api._defaults import resolve_defaults
 from pulumi_cortecs.api._models import PENDING, RUNNING, STOPPED, Instance, InstanceArgs
@@ -57,12 +64,16 @@ class InstanceLifecycle:
 
     @classmethod
     def from_config(
-        cls, config: ConfigSource, *, sleep: Callable[[float], None] = time.sleep
+        cls,
+        config: ConfigSource,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        naming: Naming = PYTHON_NAMING,
     ) -> InstanceLifecycle:
         """Built from the stack config the engine passes to ``configure``; every wait sleeps
-        with ``sleep``."""
+        with ``sleep``, and messages name things as ``naming`` does."""
         settings = ProviderSettings.from_config(config)
-        return cls(ProviderContext.from_settings(settings, sleep=sleep))
+        return cls(ProviderContext.from_settings(settings, sleep=sleep, naming=naming))
 
     # -- preview ---------------------------------------------------------------------------
 
@@ -216,7 +227,7 @@ class InstanceLifecycle:
             if not context.api_key or not instance.base_url:
                 raise ProvisioningError(
                     f"{instance_id} cannot be probed: no API key (cortecs:apiKey or "
-                    "CORTECS_API_KEY) or no base_url"
+                    f"CORTECS_API_KEY) or no {context.naming('base_url')}"
                 )
             attempts = wait_until_answering(
                 instance.base_url,
@@ -227,6 +238,7 @@ class InstanceLifecycle:
                 http=context.probe_http,
                 sleep=context.sleep,
                 clock=context.clock,
+                naming=context.naming,
             )
             pulumi.log.info(f"{instance_id}: answered a chat completion (attempt {attempts})")
         pulumi.log.info(f"{instance_id}: ready in {context.clock() - began:.0f} s")

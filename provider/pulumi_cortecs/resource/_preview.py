@@ -17,6 +17,7 @@ from pulumi_cortecs._schema import (
     NAMESPACE,
     Change,
     ConfigKey,
+    Naming,
     shown,
 )
 from pulumi_cortecs.api._models import STOPPED, HardwareType, ModelPreview
@@ -45,7 +46,8 @@ class Planned:
 
 
 def check(context: ProviderContext, news: Mapping[str, Any]) -> Checked:
-    inputs, failures = parse_inputs(news)
+    """Failures name the resource and the inputs as ``context.naming`` does."""
+    inputs, failures = parse_inputs(news, naming=context.naming)
     failed = {f.property for f in failures}
     access = _access_failure(context)
     if access is not None:
@@ -54,7 +56,7 @@ def check(context: ProviderContext, news: Mapping[str, Any]) -> Checked:
     if not context.api_unreachable:
         failures += _check_against_catalog(context, inputs, failed)
     if inputs.get("readiness_probe") is True:
-        failures += _check_api_key(context.api_key)
+        failures += _check_api_key(context.api_key, context.naming)
     return Checked(inputs, failures)
 
 
@@ -64,13 +66,14 @@ def _access_failure(context: ProviderContext) -> Failure | None:
     return padded or context.access_failure()
 
 
-def _check_api_key(api_key: str | None) -> list[Failure]:
+def _check_api_key(api_key: str | None, naming: Naming) -> list[Failure]:
     if not api_key:
         return [
             Failure(
                 "readiness_probe",
                 "needs the instances' API key: set it with `pulumi config set --secret "
-                "cortecs:apiKey ...` or CORTECS_API_KEY, or set readiness_probe to false",
+                f"cortecs:apiKey ...` or CORTECS_API_KEY, or set {naming('readiness_probe')} to "
+                "false",
             )
         ]
     padded = _padded(API_KEY, api_key, "readiness_probe")
@@ -133,7 +136,7 @@ def _check_against_catalog(
     failures = _check_context_length(inputs.get("context_length"), model, hardware_id)
     hardware = hardware_types.get(hardware_id or "")
     if hardware is None:
-        return failures + _unpriced(inputs, model, hardware_id)
+        return failures + _unpriced(inputs, model, hardware_id, context.naming)
     return failures + _price(inputs, model, hardware)
 
 
@@ -163,7 +166,7 @@ def _price(inputs: dict[str, Any], model: ModelPreview, hardware: HardwareType) 
 
 
 def _unpriced(
-    inputs: dict[str, Any], model: ModelPreview, hardware_id: str | None
+    inputs: dict[str, Any], model: ModelPreview, hardware_id: str | None, naming: Naming
 ) -> list[Failure]:
     """A limit on the price cannot be kept when the price is unknown: fail rather than pass."""
     limit = inputs.get("max_price_per_hour")
@@ -171,16 +174,16 @@ def _unpriced(
         return []
     if hardware_id is None:
         unknown = (
-            f"the hardware is unknown: hardware_type_id is unset and the catalog recommends "
-            f"none for {model.hf_name}"
+            f"the hardware is unknown: {naming('hardware_type_id')} is unset and the catalog "
+            f"recommends none for {model.hf_name}"
         )
     else:
         unknown = f"the price of {hardware_id} is unknown: the catalog's hardware types lack it"
     return [
         Failure(
             "max_price_per_hour",
-            f"cannot be checked, {unknown}. Set hardware_type_id to hardware the catalog "
-            "prices (`python -m pulumi_cortecs hardware`), or remove the limit of "
+            f"cannot be checked, {unknown}. Set {naming('hardware_type_id')} to hardware the "
+            "catalog prices (`python -m pulumi_cortecs hardware`), or remove the limit of "
             f"{shown(limit)}",
         )
     ]
