@@ -354,6 +354,21 @@ def test_refused_credentials_exit_3_without_the_secret(
     assert CANARY not in err
 
 
+def test_a_secret_with_a_trailing_newline_is_named_so_not_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, backend: FakeBackend
+) -> None:
+    monkeypatch.setenv("CORTECS_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("CORTECS_CLIENT_SECRET", f"{SECRET}\n")
+    code, out, err = run(capsys, "instances")
+    assert (code, out) == (3, "")
+    assert err == (
+        "python -m pulumi_cortecs: error: CORTECS_CLIENT_SECRET has whitespace before or after "
+        "it, such as a trailing newline from a file or `echo`: set it again without (its value "
+        "is not shown)\n"
+    )
+    assert backend.calls == [], "the padded secret was sent"
+
+
 @pytest.mark.usefixtures("credentials")
 def test_api_failure_exit_1(capsys: pytest.CaptureFixture[str], backend: FakeBackend) -> None:
     backend.faults.fail_next(500, times=10, path="/models")

@@ -560,6 +560,17 @@ class ConfigKey:
         found = given or (os.environ if environ is None else environ).get(self.environment)
         return str(found) if found else None
 
+    def padding(self, value: str | None, named: str) -> str | None:
+        """Why ``value`` cannot be used, if it has whitespace around it (a newline from a file or
+        `echo`), which every server refuses or the HTTP header it goes into breaks on: said of
+        ``named`` (how the user set it), never showing the value."""
+        if not value or value == value.strip():
+            return None
+        return (
+            f"{named} has whitespace before or after it, such as a trailing newline from a file "
+            "or `echo`: set it again without (its value is not shown)"
+        )
+
 
 NAMESPACE = "cortecs"
 CLIENT_ID = ConfigKey("clientId", "CORTECS_CLIENT_ID", "OAuth2 client id")

@@ -45,6 +45,14 @@ class UsageError(Exception):
         self.hint = hint
 
 
+class UnusableCredentials(Exception):
+    """Credentials the API would refuse for a reason the CLI can name itself (exit 3)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class Declined(Exception):
     """The user did not confirm; nothing was done (exit 1)."""
 
@@ -82,6 +90,10 @@ def _missing_credentials(_: MissingCredentialsError, situation: Situation) -> Fa
         "CORTECS_CLIENT_SECRET environment variables (your cortecs.ai client id and secret). "
         f"{free} need no credentials.",
     )
+
+
+def _unusable_credentials(exc: UnusableCredentials, _: Situation) -> Failure:
+    return Failure(EXIT_CREDENTIALS, exc.message)
 
 
 def _refused_credentials(exc: AuthenticationError, _: Situation) -> Failure:
@@ -162,6 +174,7 @@ _EXPLAINERS: tuple[_Explainer[Any], ...] = (
     _Explainer(UsageError, _usage),
     _Explainer(Declined, _declined),
     _Explainer(MissingCredentialsError, _missing_credentials),
+    _Explainer(UnusableCredentials, _unusable_credentials),
     _Explainer(AuthenticationError, _refused_credentials),
     _Explainer(ApiConnectionError, _unreachable),
     _Explainer(NotFoundError, _not_the_api),

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
+from pulumi_cortecs import Client
+from pulumi_cortecs._schema import CLIENT_SECRET
 from pulumi_cortecs.cli import _commands, _logs
 from pulumi_cortecs.cli._commands import Command
 from pulumi_cortecs.cli._context import (
@@ -35,6 +37,7 @@ from pulumi_cortecs.cli._errors import (
     EXIT_USAGE,
     Failure,
     Situation,
+    UnusableCredentials,
     UsageError,
     failure,
 )
@@ -99,7 +102,7 @@ def main(
                     assume_yes=getattr(args, "yes", False),
                 )
                 if command.needs_credentials:
-                    client.authenticate()  # fail on credentials before doing anything else
+                    _check_credentials(client)  # before doing anything else
                 rows = command.rows(context, args)
     except KeyboardInterrupt:
         err.write("\n")
@@ -129,6 +132,15 @@ def _check_confirmation(command: Command[Any], args: argparse.Namespace, stdin: 
             f"`{command.name}` asks for confirmation, and stdin is not a terminal",
             f"pass --yes to {command.name} without asking",
         )
+
+
+def _check_credentials(client: Client) -> None:
+    """Get a token, unless the secret has whitespace around it: the API would only say it
+    refused it, and the whitespace is what to fix."""
+    padded = CLIENT_SECRET.padding(client.client_secret.reveal(), CLIENT_SECRET.environment)
+    if padded:
+        raise UnusableCredentials(padded)
+    client.authenticate()
 
 
 def _interactive(stream: TextIO) -> bool:

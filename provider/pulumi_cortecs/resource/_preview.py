@@ -81,16 +81,9 @@ def _check_api_key(api_key: str | None, naming: Naming) -> list[Failure]:
 
 
 def _padded(key: ConfigKey, value: str | None, prop: str) -> Failure | None:
-    """A credential with whitespace around it (a newline from a file or `echo`) is refused by
-    every server, or breaks the HTTP header it goes into; named, never shown."""
-    if not value or value == value.strip():
-        return None
-    return Failure(
-        prop,
-        f"{NAMESPACE}:{key.key} (or {key.environment}) has whitespace before or after it, "
-        "such as a trailing newline from a file or `echo`: set it again without (its value "
-        "is not shown)",
-    )
+    """The failure of a credential with whitespace around it, if it has (said by the key)."""
+    problem = key.padding(value, f"{NAMESPACE}:{key.key} (or {key.environment})")
+    return Failure(prop, problem) if problem else None
 
 
 def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Planned:
