@@ -20,6 +20,7 @@ import pytest
 import respx
 from pulumi_cortecs import Client, InstanceArgs, __version__
 from pulumi_cortecs.cli import _main as cli
+from pulumi_cortecs.cli._parser import PROG, SCRIPT
 from pulumi_cortecs.cli._rows import InstanceRow
 from pulumi_cortecs.cli._tables import Column, format_age, format_table
 from pulumi_cortecs.cli._views import format_step
@@ -32,6 +33,7 @@ from pulumi_cortecs.testing.processes import (
 )
 
 from tests import LLAMA_ID, PROJECT_ROOT
+from tests.test_packaging import PROJECT
 
 CLIENT_ID = "demo-client-id"
 SECRET = "demo-client-secret"
@@ -336,6 +338,28 @@ def test_missing_credentials_exit_3_with_help(capsys: pytest.CaptureFixture[str]
     assert "CORTECS_CLIENT_SECRET" in err
     assert "`models` and `hardware` need no credentials" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.usefixtures("backend")
+@pytest.mark.parametrize(
+    ("argv0", "named"),
+    [
+        ("/home/me/.venv/bin/cortecs-instances", "cortecs-instances"),
+        ("/home/me/.venv/lib/python3.11/site-packages/pulumi_cortecs/__main__.py", PROG),
+    ],
+)
+def test_errors_and_usage_name_the_command_as_it_was_typed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv0: str, named: str
+) -> None:
+    monkeypatch.setattr(sys, "argv", [argv0, "instances"])
+    _, _, err = run(capsys, "instances")
+    assert err.startswith(f"{named}: error: `instances` needs API credentials")
+    _, _, err = run(capsys, "no-such-command")
+    assert err.startswith(f"usage: {named} ")
+
+
+def test_the_script_name_is_the_one_pyproject_installs() -> None:
+    assert PROJECT["scripts"] == {SCRIPT: "pulumi_cortecs.cli:main"}
 
 
 @pytest.mark.usefixtures("backend")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
@@ -14,6 +15,16 @@ from pulumi_cortecs.cli._commands import COMMANDS, with_credentials, without_cre
 from pulumi_cortecs.cli._errors import UsageError, join_names
 
 PROG = "python -m pulumi_cortecs"
+SCRIPT = "cortecs-instances"
+"""The installed command (``[project.scripts]`` in pyproject.toml)."""
+
+
+def invoked_as(argv0: str) -> str:
+    """How the user ran the CLI (``sys.argv[0]``), so that messages name what they typed: the
+    installed script, else the module."""
+    return SCRIPT if Path(argv0).stem == SCRIPT else PROG
+
+
 API_BASE_URL_VARIABLE = "CORTECS_API_BASE_URL"
 
 
@@ -59,7 +70,7 @@ exit codes:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """``[options] COMMAND [options] ...``, one subcommand per declared command."""
     # The shared options are accepted before and after the subcommand; SUPPRESS keeps a
     # subcommand's parser from resetting what was given before it.
@@ -91,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     text = epilog()
     parser = _Parser(
-        prog=PROG,
+        prog=prog,
         description="Browse the cortecs.ai catalog, and see, follow, stop and delete your "
         "dedicated instances. Retries of a failing call are shown on stderr as "
         "`retrying (n/m): reason`.",
