@@ -34,7 +34,13 @@ BAD_INPUTS: dict[str, tuple[dict[str, Any], str, str]] = {
     "HF name with a typo": (
         {"model_id": "meta-llama/Meta-Llama-3.1-8B-Instruc"},
         "model_id",
-        "did you mean meta-llama--Meta-Llama-3.1-8B-Instruct",
+        "'meta-llama/Meta-Llama-3.1-8B-Instruc' is not in the catalog; did you mean "
+        "meta-llama/Meta-Llama-3.1-8B-Instruct?",
+    ),
+    "API id with a typo": (
+        {"model_id": "meta-llama--Meta-Llama-3.1-8B-Instruc"},
+        "model_id",
+        "did you mean meta-llama--Meta-Llama-3.1-8B-Instruct?",
     ),
     "unknown hardware": ({"hardware_type_id": "TPU_9"}, "hardware_type_id", "it runs on"),
     "hardware the model cannot use": (

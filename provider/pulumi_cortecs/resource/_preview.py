@@ -54,7 +54,7 @@ def check(context: ProviderContext, news: Mapping[str, Any]) -> Checked:
         failures.insert(0, access)
     # An unreachable API is one failure, not one more per catalog question.
     if not context.api_unreachable:
-        failures += _check_against_catalog(context, inputs, failed)
+        failures += _check_against_catalog(context, inputs, failed, news.get("model_id"))
     if inputs.get("readiness_probe") is True:
         failures += _check_api_key(context.api_key, context.naming)
     return Checked(inputs, failures)
@@ -100,14 +100,15 @@ def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Planned:
 
 
 def _check_against_catalog(
-    context: ProviderContext, inputs: dict[str, Any], failed: set[str]
+    context: ProviderContext, inputs: dict[str, Any], failed: set[str], typed: Any
 ) -> list[Failure]:
-    """Validate what only the catalog knows, and add the price (known at preview)."""
+    """Validate what only the catalog knows, and add the price (known at preview). ``typed``
+    is the model as the program names it, so that a did-you-mean names models alike."""
     model_id = inputs.get("model_id")
     if "model_id" in failed or model_id is None or is_unknown(model_id):
         return []
     try:
-        model = context.catalog.model(model_id)
+        model = context.catalog.model(model_id, typed if isinstance(typed, str) else None)
         hardware_types = context.catalog.hardware_types()
     except UnknownModelError as error:
         return [Failure("model_id", f"{error}; `python -m pulumi_cortecs models` lists them")]
