@@ -1,6 +1,6 @@
 """What the README states about the code and the benchmarks, checked against them: the thread
 cap, the dependency floors, the CLI's commands and exit codes, the fake's init steps, the
-release pins and how late a wait sees ``running``."""
+release pins, how late a wait sees ``running`` and the pytest fixtures."""
 
 from __future__ import annotations
 
@@ -95,3 +95,10 @@ def test_how_late_a_wait_sees_running_is_what_the_benchmarks_goal_holds_it_to() 
     assert rows
     for _, _, ours, _, _, goal, met in rows:
         assert (goal, met) == ("<= max(1 s, 10% of boot)", "yes"), ours
+
+
+def test_the_readme_lists_every_fixture_the_plugin_registers() -> None:
+    plugin = PROJECT_ROOT / "provider" / "pulumi_cortecs" / "testing" / "pytest_plugin.py"
+    registered = re.findall(r"^@pytest\.fixture.*\ndef (\w+)\(", plugin.read_text(), re.M)
+    listed = re.findall(r"^\| `(cortecs_\w+)` \| (?:test|session) \|", README, re.M)
+    assert registered and listed == registered
