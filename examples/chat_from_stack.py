@@ -9,8 +9,9 @@ script reads them and asks the instance something:
     pulumi stack output --json --stack dev | python examples/chat_from_stack.py --outputs-file -
 
 Several ``--prompt`` run as one batch. The API key is read from CORTECS_API_KEY (never from
-OPENAI_API_KEY, which holds an OpenAI key); it is never printed. Needs
-``pip install 'pulumi-cortecs-instances[langchain]'``.
+OPENAI_API_KEY, which holds an OpenAI key); it is never printed. Needs the package's
+``langchain`` extra (README, Installation), or ``pip install 'langchain-openai>=1.0'`` next to
+the package.
 """
 
 from __future__ import annotations

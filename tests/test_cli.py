@@ -20,6 +20,7 @@ import pytest
 import respx
 from pulumi_cortecs import Client, InstanceArgs, __version__
 from pulumi_cortecs.cli import _main as cli
+from pulumi_cortecs.cli._parser import PROG, SCRIPT
 from pulumi_cortecs.cli._rows import InstanceRow
 from pulumi_cortecs.cli._tables import Column, format_age, format_table
 from pulumi_cortecs.cli._views import format_step
@@ -32,6 +33,7 @@ from pulumi_cortecs.testing.processes import (
 )
 
 from tests import LLAMA_ID, PROJECT_ROOT
+from tests.test_packaging import PROJECT
 
 CLIENT_ID = "demo-client-id"
 SECRET = "demo-client-secret"
@@ -339,6 +341,28 @@ def test_missing_credentials_exit_3_with_help(capsys: pytest.CaptureFixture[str]
 
 
 @pytest.mark.usefixtures("backend")
+@pytest.mark.parametrize(
+    ("argv0", "named"),
+    [
+        ("/home/me/.venv/bin/cortecs-instances", "cortecs-instances"),
+        ("/home/me/.venv/lib/python3.11/site-packages/pulumi_cortecs/__main__.py", PROG),
+    ],
+)
+def test_errors_and_usage_name_the_command_as_it_was_typed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv0: str, named: str
+) -> None:
+    monkeypatch.setattr(sys, "argv", [argv0, "instances"])
+    _, _, err = run(capsys, "instances")
+    assert err.startswith(f"{named}: error: `instances` needs API credentials")
+    _, _, err = run(capsys, "no-such-command")
+    assert err.startswith(f"usage: {named} ")
+
+
+def test_the_script_name_is_the_one_pyproject_installs() -> None:
+    assert PROJECT["scripts"] == {SCRIPT: "pulumi_cortecs.cli:main"}
+
+
+@pytest.mark.usefixtures("backend")
 def test_refused_credentials_exit_3_without_the_secret(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -352,6 +376,21 @@ def test_refused_credentials_exit_3_without_the_secret(
     assert "hint: check CORTECS_CLIENT_ID and CORTECS_CLIENT_SECRET" in err
     assert err.count("CORTECS_CLIENT_SECRET") == 1  # the hint, not the client's advice again
     assert CANARY not in err
+
+
+def test_a_secret_with_a_trailing_newline_is_named_so_not_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, backend: FakeBackend
+) -> None:
+    monkeypatch.setenv("CORTECS_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("CORTECS_CLIENT_SECRET", f"{SECRET}\n")
+    code, out, err = run(capsys, "instances")
+    assert (code, out) == (3, "")
+    assert err == (
+        "python -m pulumi_cortecs: error: CORTECS_CLIENT_SECRET has whitespace before or after "
+        "it, such as a trailing newline from a file or `echo`: set it again without (its value "
+        "is not shown)\n"
+    )
+    assert backend.calls == [], "the padded secret was sent"
 
 
 @pytest.mark.usefixtures("credentials")
@@ -485,9 +524,11 @@ def test_help_documents_exit_codes_and_variables(capsys: pytest.CaptureFixture[s
     for line in (
         "0  success",
         "1  the API failed (unreachable, HTTP error, unknown instance), a watched\n"
-        "     instance stopped, or a confirmation was declined",
+        "     instance stopped or was not running within --timeout, or a confirmation\n"
+        "     was declined",
         "2  usage error (unknown command or option, malformed URL, unknown hardware,\n"
-        "     a confirmation without a terminal: pass --yes)",
+        "     a confirmation without a terminal: pass --yes, a journal directory that\n"
+        "     is missing or not a directory)",
         "3  credentials missing or refused",
     ):
         assert line in out

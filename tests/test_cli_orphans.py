@@ -48,8 +48,17 @@ def orphans(capsys: pytest.CaptureFixture[str], directory: Path, *flags: str) ->
     now = RECORDED_AT + timedelta(minutes=42)
     code = cli.main(["orphans", "--journal-dir", str(directory), *flags], now=lambda: now)
     captured = capsys.readouterr()
-    assert (code, captured.err) == (0, "")
+    assert code == 0, captured.err
+    assert captured.err.startswith(f"read the journal directory {directory} (--journal-dir): ")
     return captured.out
+
+
+def failed_orphans(capsys: pytest.CaptureFixture[str], *flags: str) -> str:
+    """stderr of an `orphans` that must fail as a usage error, with nothing on stdout."""
+    code = cli.main(["orphans", *flags])
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")
+    return captured.err
 
 
 def test_each_record_is_listed_with_its_owner_age_price_and_how_to_clean_it(
@@ -94,7 +103,49 @@ def test_each_record_is_listed_with_its_owner_age_price_and_how_to_clean_it(
     assert f"{running}: `pulumi up` of stack dev adopts it" in table
 
 
-def test_an_empty_or_absent_journal_has_no_orphans(
+def test_an_empty_journal_directory_has_no_orphans_and_says_what_it_read(
     cortecs_mock: FakeBackend, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert orphans(capsys, tmp_path / "never-written").startswith("No orphans")
+    code = cli.main(["orphans", "--journal-dir", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.out.startswith("No orphans")
+    assert captured.err == (
+        f"read the journal directory {tmp_path} (--journal-dir): no journal: no provider has "
+        "written a start there\n"
+    )
+    journal = Journal(tmp_path)
+    record(journal, state=HANDED, instance_id="instance-777")  # the stack has it
+    code = cli.main(["orphans", "--journal-dir", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert (code, captured.out.startswith("No orphans")) == (0, True)
+    assert captured.err.endswith(f": {journal.path('cortecs-instances', 'dev').name}\n")
+
+
+def test_a_missing_journal_directory_fails_naming_it_and_where_it_came_from(
+    cortecs_mock: FakeBackend,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    typo = tmp_path / "jurnal"
+    err = failed_orphans(capsys, "--journal-dir", str(typo))
+    assert f"error: no journal directory at {typo} (--journal-dir)" in err
+    assert "hint: name the directory the provider writes with --journal-dir or" in err
+
+    monkeypatch.setenv("CORTECS_JOURNAL_DIR", str(typo))
+    assert f"at {typo} (CORTECS_JOURNAL_DIR)" in failed_orphans(capsys)
+
+    monkeypatch.delenv("CORTECS_JOURNAL_DIR")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "fresh-home-state"))
+    default = tmp_path / "fresh-home-state" / "pulumi-cortecs" / "journal"
+    assert f"at {default} (the default)" in failed_orphans(capsys)
+
+
+def test_a_journal_directory_that_is_a_file_fails_naming_it(
+    cortecs_mock: FakeBackend, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "journal.json"
+    a_file.write_text("{}")
+    err = failed_orphans(capsys, "--journal-dir", str(a_file))
+    assert f"error: the journal directory {a_file} (--journal-dir) is not a directory" in err

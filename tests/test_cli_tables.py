@@ -14,11 +14,15 @@ from datetime import datetime, timezone
 import pytest
 from pulumi_cortecs import Client, InstanceArgs
 from pulumi_cortecs.cli import _main as cli
+from pulumi_cortecs.cli._rows import InstanceRow
 from pulumi_cortecs.cli._tables import Cell, Column, Layout, format_table
+from pulumi_cortecs.cli._views import instances_table
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pulumi_cortecs.testing.fake import FakeBackend, ManualClock
 from pulumi_cortecs.testing.fake.catalog import MODELS
 from pulumi_cortecs.testing.processes import CREDENTIAL_VARIABLES
+
+from tests import LLAMA, LLAMA_ID, PROJECT_ROOT
 
 Run = Callable[..., tuple[int, str, str]]
 """Runs the CLI in-process: ``run(*argv, stdin="...")`` gives its exit code, stdout and stderr."""
@@ -77,6 +81,59 @@ def test_cells_are_cut_only_when_dropping_is_not_enough() -> None:
     assert table == ["NAME", "a-long…", "b"]
     # Never narrower than min_width: a terminal narrower than that wraps.
     assert lines(format_table([NAME], [ROWS[0][:1]], Layout(width=3))) == ["NAME", "a-lon…"]
+
+
+PENDING_ROW = InstanceRow(
+    instance_id="instance-1",
+    model_id=LLAMA_ID,
+    model_name=LLAMA,
+    hardware_type_id="NVIDIA_L4_1",
+    context_length=8000,
+    billing_interval="per_minute",
+    num_workers=1,
+    status="pending",
+    current_step=3,
+    num_steps=5,
+    step_description="Downloading weights",
+    started_at=None,
+    stopped_at=None,
+    age_seconds=42,
+    base_url="http://127.0.0.1:8712/serve/instance-1/v1",
+    price_per_hour=0.89,
+    currency="EUR",
+    estimated_cost_per_hour=0.89,
+)
+INSTANCE_HEADERS = ("INSTANCE ID", "MODEL", "HARDWARE", "STATUS", "AGE", "PRICE/HOUR", "BASE URL")
+
+
+def test_a_narrowing_instances_table_goes_as_the_readme_says() -> None:
+    """Abbreviations in the README's order, then columns dropped in its order, never one back,
+    and no cell cut while a column could still go."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    said = re.search(r"then ((?:`[A-Z/ ]+`,? (?:and )?)+)go, in that order", readme)
+    assert said, "the README no longer says in which order columns go"
+    droppable = re.findall(r"`([A-Z/ ]+)`", said[1])
+    abbreviated = {"NVIDIA_L4_1": "hardware", "Downloading": "status", "meta-llama/": "model"}
+    shown, dropped, abbreviations = set(INSTANCE_HEADERS), [], []
+    for width in range(200, 20, -1):
+        header, cells = lines(instances_table([PENDING_ROW], Layout(width=width)))
+        now = {name for name in INSTANCE_HEADERS if name in header}
+        assert not now - shown, f"{now - shown} came back at {width} columns"
+        dropped += [name for name in droppable if name in shown - now]
+        shown = now
+        if "…" in cells:
+            assert not shown & set(droppable), f"cut at {width} columns with {shown}"
+        abbreviations += [
+            what
+            for text, what in abbreviated.items()
+            if text not in cells and what not in abbreviations
+        ]
+    assert dropped == droppable == ["BASE URL", "HARDWARE", "AGE", "PRICE/HOUR"]
+    assert abbreviations == ["hardware", "status", "model"]
+    assert (
+        "hardware\n  drops its `NVIDIA_` prefix, then a pending status its step's words, then model"
+        in readme
+    )
 
 
 def test_the_wide_view_shows_every_column_whole_whatever_the_width() -> None:

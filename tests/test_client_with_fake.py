@@ -7,7 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 from langchain_openai import ChatOpenAI
-from pulumi_cortecs import Client, Instance, InstanceArgs, InstanceStoppedError, NotFoundError
+from pulumi_cortecs import (
+    Client,
+    Instance,
+    InstanceArgs,
+    InstanceStoppedError,
+    NotFoundError,
+    UnknownModelError,
+)
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, ManualClock, mock_api
 
@@ -109,3 +116,16 @@ def test_langchain_answers_from_an_instance_started_over_http() -> None:
         llm = ChatOpenAI(**instance.chat_openai_config(temperature=0), api_key="demo-api-key")
         reply = llm.invoke("hello from the client test")
     assert "hello from the client test" in str(reply.content)
+
+
+@pytest.mark.parametrize("typed", [f"{LLAMA[:-1]}", f"{LLAMA[:-1]}".replace("/", "--")])
+def test_starting_a_misspelt_model_offers_the_hugging_face_name(
+    api: FakeBackend, client: Client, typed: str
+) -> None:
+    with pytest.raises(UnknownModelError) as raised:
+        client.start(InstanceArgs(model_id=typed))
+    assert str(raised.value) == (
+        f"model {typed.replace('--', '/')!r} is not in the catalog; did you mean {LLAMA}?"
+    )
+    assert isinstance(raised.value, NotFoundError) and raised.value.suggestions == [LLAMA]
+    assert api.instances == {}, "nothing was started"

@@ -184,3 +184,19 @@ def test_fake_server_in_process_streams_and_keeps_its_backend() -> None:
             events = [line for line in response.iter_lines() if line]
         assert events[-1] == "data: [DONE]"
         assert backend.starts == 1
+
+
+def test_a_busy_port_ends_the_fake_with_one_line_naming_it() -> None:
+    with FakeServer() as taken:
+        port = taken.origin.rsplit(":", 1)[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "pulumi_cortecs.testing.fake", "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        f"python -m pulumi_cortecs.testing.fake: error: cannot listen on 127.0.0.1:{port} "
+        "(Address already in use): pass another --port, or --port 0 for a free one\n"
+    )

@@ -19,6 +19,7 @@ from pulumi_cortecs._exceptions import (
 from pulumi_cortecs.api._auth import Secret
 from pulumi_cortecs.api._models import Instance, InstanceArgs
 from pulumi_cortecs.api._polling import MINIMUM_GAP, Observation, ProportionalPollPolicy
+from pulumi_cortecs.native._provider import NATIVE_NAMING
 from pulumi_cortecs.resource._readiness import FRESH_ENDPOINT_WINDOW, wait_until_answering
 from pulumi_cortecs.testing import (
     DEMO_API_KEY,
@@ -176,6 +177,16 @@ def test_a_refused_key_ends_the_probe_at_once(
     with pytest.raises(ReadinessProbeError, match="was refused with HTTP 401"):
         probe(instance, cortecs_clock, key=Secret("not-the-demo-key"))
     assert cortecs_mock.serve_requests - before == 1
+
+
+def test_a_refused_key_names_the_switch_as_the_users_provider_does(
+    cortecs_mock: FakeBackend, cortecs_clock: ManualClock, client: Client
+) -> None:
+    instance = running_instance(client, cortecs_clock)
+    with pytest.raises(ReadinessProbeError, match="or set readiness_probe to false"):
+        probe(instance, cortecs_clock, key=Secret("not-the-demo-key"))
+    with pytest.raises(ReadinessProbeError, match="or set readinessProbe to false"):
+        probe(instance, cortecs_clock, key=Secret("not-the-demo-key"), naming=NATIVE_NAMING)
 
 
 def test_a_404_that_outlasts_a_fresh_endpoint_ends_the_probe_clearly(

@@ -167,9 +167,11 @@ def test_chat_model_not_serving_never_builds_a_model() -> None:
         chat_model(instance(status="pending", base_url=None), api_key=CANARY_KEY)
 
 
-def test_missing_langchain_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_langchain_names_the_extra_and_a_line_that_installs_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setitem(sys.modules, "langchain_openai", None)
-    with pytest.raises(ImportError, match="pulumi-cortecs-instances\\[langchain\\]") as raised:
+    with pytest.raises(ImportError, match="the package's `langchain` extra") as raised:
         chat_model(instance(), api_key=CANARY_KEY)
     assert INSTALL_HINT in str(raised.value)
     assert CANARY_KEY not in str(raised.value)

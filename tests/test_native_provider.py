@@ -115,6 +115,47 @@ def test_check_names_properties_as_the_schema_does(plugin: PluginProcess) -> Non
     assert [prop for prop, _ in failures] == ["numWorkers"]
 
 
+def snake_names_in(text: str) -> list[str]:
+    """The Python names of the properties a message uses (``model_id``, not ``modelId``)."""
+    return [p.name for p in (*INPUTS, *OUTPUTS) if "_" in p.name and p.name in text]
+
+
+def test_check_speaks_yaml_and_typescript_not_python(
+    cortecs_api: FakeApiProcess, cortecs_home: Path, tmp_path: Path
+) -> None:
+    without_key = {k: v for k, v in config(cortecs_api).items() if k != "apiKey"}
+    process = PluginProcess(PLUGIN, env=provider_env(cortecs_home), cwd=tmp_path)
+    try:
+        process.configure(without_key, secret=SECRET_CONFIG)
+        _, failures = process.check("chat", {"modelId": LLAMA, "contextLenght": 8000.0})
+    finally:
+        process.close()
+    reasons = dict(failures)
+    assert reasons["contextLenght"].startswith(
+        "is not an input of cortecs:index:Instance; inputs are modelId, hardwareTypeId, "
+        "contextLength, "
+    )
+    assert "set readinessProbe to false" in reasons["readinessProbe"]
+    for prop, reason in failures:
+        assert not snake_names_in(reason), (prop, reason)
+
+
+def test_a_base_url_without_the_api_path_gets_the_fix_at_check(
+    cortecs_api: FakeApiProcess, cortecs_home: Path, tmp_path: Path
+) -> None:
+    host = cortecs_api.api_base_url.removesuffix("/api/v1")
+    process = PluginProcess(PLUGIN, env=provider_env(cortecs_home), cwd=tmp_path)
+    try:
+        process.configure({**config(cortecs_api), "apiBaseUrl": host}, secret=SECRET_CONFIG)
+        _, failures = process.check("chat", {"modelId": LLAMA})
+    finally:
+        process.close()
+    [(prop, reason)] = failures
+    assert prop == ""
+    assert "does not end in /api/v1, where the API lives" in reason
+    assert reason.endswith(f"try {host}/api/v1")
+
+
 def test_preview_shows_the_price_and_leaves_the_rest_unknown(
     plugin: PluginProcess, cortecs_api: FakeApiProcess
 ) -> None:

@@ -9,6 +9,8 @@ the checkout.
 from __future__ import annotations
 
 import base64
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -22,6 +24,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from pulumi_cortecs import ManagedInstance, __version__
+from pulumi_cortecs.langchain import INSTALL_HINT
 from pulumi_cortecs.testing.engine import program_inputs
 
 from tests import LLAMA, PROJECT_ROOT
@@ -129,9 +132,10 @@ def test_the_metadata(dist: Path) -> None:
     assert not [c for c in classifiers if c.startswith("License ::")]
     urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL") or [])
     assert {"Homepage", "Source", "Issues", "Changelog", "Documentation"} <= set(urls)
-    # Only the langchain extra is published; the development tools are a dependency group.
-    assert metadata.get_all("Provides-Extra") == ["langchain"]
+    # Only the users' extras are published; the development tools are a dependency group.
+    assert metadata.get_all("Provides-Extra") == ["langchain", "testing"]
     requires = metadata.get_all("Requires-Dist") or []
+    assert 'respx>=0.23; extra == "testing"' in requires
     assert not [r for r in requires if r.split()[0].split(">")[0] in {"ruff", "mypy", "pytest"}]
     assert "[pytest11]\ncortecs = pulumi_cortecs.testing.pytest_plugin" in entry_points
     assert "cortecs-instances = pulumi_cortecs.cli:main" in entry_points
@@ -224,3 +228,62 @@ def test_the_readme_installs_from_the_repository_of_the_project_urls() -> None:
     readme = (PROJECT_ROOT / "README.md").read_text()
     assert f"pulumi-cortecs-instances[langchain] @ git+{source}'" in readme
     assert all(url.startswith(source) for url in PROJECT["urls"].values())
+
+
+# Install lines: every one a user may copy installs this project, or a package it names
+
+
+def install_lines() -> dict[str, list[str]]:
+    """Where each ``pip install`` line of the README, the examples and the package is, and its
+    arguments (what follows ``pip install`` up to the end of the code span or string)."""
+    sources = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "examples").rglob("*.py"))]
+    sources += sorted(PACKAGE.rglob("*.py"))
+    found: dict[str, list[str]] = {}
+    for path in sources:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            for match in re.finditer(r"pip install([^`\"]*)", line):
+                where = f"{path.relative_to(PROJECT_ROOT)}:{number}"
+                found[where] = shlex.split(match[1], comments=True)
+    return found
+
+
+def installed_requirements(arguments: list[str]) -> list[str]:
+    """The requirements (or paths) among pip's arguments, without its options and theirs."""
+    takes_a_value = {"--group", "-r", "--requirement", "--python", "-c", "--constraint"}
+    chosen: list[str] = []
+    skip_next = False
+    for argument in arguments:
+        if skip_next:
+            skip_next = False
+        elif argument in takes_a_value:
+            skip_next = True
+        elif not argument.startswith("-"):
+            chosen.append(argument)
+    return chosen
+
+
+def test_every_install_line_installs_something_that_exists_today() -> None:
+    """The distribution is not on PyPI: a line that installs it by name would fetch whatever
+    package one day takes the name. So it is installed from the repository of the project URLs
+    or a path, and any other package a line names is one this project declares."""
+    declared = {canonicalize_name(Requirement(r).name) for r in PROJECT["dependencies"]}
+    for extra in PROJECT["optional-dependencies"].values():
+        declared |= {canonicalize_name(Requirement(r).name) for r in extra}
+    lines = install_lines()
+    hint = shlex.split(INSTALL_HINT.removeprefix("pip install"))
+    assert hint in lines.values(), "INSTALL_HINT is not checked"
+    assert len(lines) >= 8
+    for where, arguments in lines.items():
+        requirements = installed_requirements(arguments)
+        assert requirements, f"{where}: installs nothing"
+        for text in requirements:
+            if text.startswith((".", "/")):
+                continue  # a checkout
+            requirement = Requirement(text)
+            name = canonicalize_name(requirement.name)
+            if name == PROJECT["name"]:
+                assert requirement.url, f"{where}: {text} is not on PyPI: name the repository"
+                assert requirement.url.startswith(f"git+{PROJECT['urls']['Source']}"), where
+                assert requirement.extras <= set(PROJECT["optional-dependencies"]), where
+            else:
+                assert name in declared | {"pip"}, f"{where}: {text} is not a dependency"

@@ -1,7 +1,7 @@
-"""The fake API runs from a plain install: ``pip install`` of the project without the test extra,
-into a fresh virtual environment, serves the catalog with ``python -m
-pulumi_cortecs.testing.fake``. respx, which only the test extra installs, is imported only by
-the in-process mock; the GitHub workflows start the fake exactly this way."""
+"""The fake API runs from a plain install: ``pip install`` of the project without extras, into a
+fresh virtual environment, serves the catalog with ``python -m pulumi_cortecs.testing.fake``.
+respx, which only the ``testing`` extra installs, is imported only by the in-process mock, which
+says so; the GitHub workflows start the fake exactly this way."""
 
 from __future__ import annotations
 
@@ -71,6 +71,16 @@ def test_pip_install_without_extras_then_the_fake_serves_the_catalog(tmp_path: P
     installed_at, respx = found.stdout.splitlines()
     assert Path(installed_at).is_relative_to(tmp_path / "venv"), "not the installed copy"
     assert respx == "None", "respx is installed: this would not prove anything"
+    # The in-process fake alone needs respx, and says which extra brings it.
+    mock = subprocess.run(
+        [str(python), "-c", "from pulumi_cortecs.testing import mock_api"],
+        cwd=tmp_path,
+        env=plain_environment(),
+        capture_output=True,
+        text=True,
+    )
+    assert mock.returncode != 0
+    assert "needs respx: install the package with its `testing` extra" in mock.stderr
 
     fake = subprocess.Popen(
         [str(python), "-u", "-m", "pulumi_cortecs.testing.fake", "--port", "0"],

@@ -6,6 +6,8 @@ the current environment); the test is then skipped with that reason. How each ki
 
 - a Pulumi program (Python that calls ``pulumi.export``) runs on the SDK's mocks, and each
   instance it declares must pass the provider's check against the fake's catalog;
+- Python that defines ``test_`` functions runs under pytest, with the fixtures the package
+  registers, and must pass every test it defines;
 - other Python runs as a script in a clean environment (no ``CORTECS_*``, no
   ``OPENAI_API_KEY``) where the local API's exports are set, as ``python -m
   pulumi_cortecs.testing.fake`` prints them, and the fake holds a running ``instance-12345``;
@@ -61,6 +63,10 @@ class Snippet:
     def is_pulumi_program(self) -> bool:
         return self.language == "python" and "pulumi.export(" in self.code
 
+    @property
+    def is_pytest_module(self) -> bool:
+        return self.language == "python" and re.search(r"^def test_", self.code, re.M) is not None
+
 
 def snippets() -> list[Snippet]:
     text = README.read_text()
@@ -82,7 +88,12 @@ SNIPPETS = snippets()
 def of_kind(kind: str) -> list[Any]:
     chosen = {
         "program": [s for s in SNIPPETS if s.is_pulumi_program],
-        "python": [s for s in SNIPPETS if s.language == "python" and not s.is_pulumi_program],
+        "pytest": [s for s in SNIPPETS if s.is_pytest_module],
+        "python": [
+            s
+            for s in SNIPPETS
+            if s.language == "python" and not (s.is_pulumi_program or s.is_pytest_module)
+        ],
         "bash": [s for s in SNIPPETS if s.language == "bash"],
     }[kind]
     return [pytest.param(s, id=s.id) for s in chosen]
@@ -172,6 +183,25 @@ def test_python_snippets(snippet: Snippet, local_api: FakeServer, tmp_path: Path
         timeout=120,
     )
     assert done.returncode == 0, f"{snippet.id} failed:\n{done.stdout}\n{done.stderr}"
+
+
+@pytest.mark.parametrize("snippet", of_kind("pytest"))
+def test_pytest_snippets(snippet: Snippet, tmp_path: Path) -> None:
+    """Run as a user's test module: the fixtures come from the installed plugin alone."""
+    skip_if_marked(snippet)
+    module = tmp_path / "test_snippet.py"
+    module.write_text(snippet.code)
+    defined = len(re.findall(r"^def test_", snippet.code, re.M))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", module.name],
+        cwd=tmp_path,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, f"{snippet.id} failed:\n{done.stdout}\n{done.stderr}"
+    assert f"{defined} passed" in done.stdout
 
 
 def port_is_free(port: int) -> bool:

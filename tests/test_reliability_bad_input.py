@@ -34,7 +34,13 @@ BAD_INPUTS: dict[str, tuple[dict[str, Any], str, str]] = {
     "HF name with a typo": (
         {"model_id": "meta-llama/Meta-Llama-3.1-8B-Instruc"},
         "model_id",
-        "did you mean meta-llama--Meta-Llama-3.1-8B-Instruct",
+        "'meta-llama/Meta-Llama-3.1-8B-Instruc' is not in the catalog; did you mean "
+        "meta-llama/Meta-Llama-3.1-8B-Instruct?",
+    ),
+    "API id with a typo": (
+        {"model_id": "meta-llama--Meta-Llama-3.1-8B-Instruc"},
+        "model_id",
+        "did you mean meta-llama--Meta-Llama-3.1-8B-Instruct?",
     ),
     "unknown hardware": ({"hardware_type_id": "TPU_9"}, "hardware_type_id", "it runs on"),
     "hardware the model cannot use": (
@@ -353,6 +359,21 @@ def test_wrong_credentials_fail_at_preview(cortecs_api: FakeApiProcess, cortecs_
     assert "HTTP 401" in reason and "were refused" in reason
     assert "not-the-secret" not in reason
     assert cortecs_api.state()["token_fetches"] == 0
+
+
+def test_a_base_url_without_the_api_path_is_not_blamed_on_the_credentials(
+    cortecs_api: FakeApiProcess, cortecs_home: Path
+) -> None:
+    host = cortecs_api.api_base_url.removesuffix("/api/v1")
+    config = cortecs_api.stack_config(**{"cortecs:apiBaseUrl": host})
+    [(prop, reason)] = preview_with(cortecs_api, cortecs_home, config)
+    assert prop == ""
+    assert "could not be used" not in reason
+    assert "POST /oauth2/token failed with HTTP 404" in reason
+    assert (
+        f"cortecs:apiBaseUrl (or CORTECS_API_BASE_URL), {host}, does not end in /api/v1, where "
+        f"the API lives (e.g. https://cortecs.ai/api/v1): try {host}/api/v1"
+    ) in reason
 
 
 @pytest.mark.soak  # the provider retries for about 30 s before it calls the API unreachable

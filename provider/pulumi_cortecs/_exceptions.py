@@ -131,12 +131,12 @@ class ReadinessProbeError(ApiError):
     """The instance runs but its chat endpoint refused the probe or never answered in time."""
 
 
-class UnknownModelError(CortecsError, LookupError):
+class UnknownModelError(NotFoundError, LookupError):
     """The catalog has no model of that id; ``suggestions`` are close names it does have."""
 
     def __init__(self, model_id: str, suggestions: list[str]) -> None:
         hint = f"; did you mean {' or '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"model {model_id!r} is not in the catalog{hint}")
+        super().__init__(f"model {model_id!r} is not in the catalog{hint}", status_code=404)
         self.model_id = model_id
         self.suggestions = suggestions
 

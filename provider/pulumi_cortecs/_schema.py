@@ -122,8 +122,7 @@ class Property:
     @property
     def camel_name(self) -> str:
         """The name in Pulumi's package schema and in YAML programs (``modelId``)."""
-        head, *rest = self.name.split("_")
-        return head + "".join(part.capitalize() for part in rest)
+        return _camel(self.name)
 
 
 _PROPERTY = "property"
@@ -522,6 +521,28 @@ def names(properties: Sequence[Property]) -> tuple[str, ...]:
     return tuple(p.name for p in properties)
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How a provider's users name the resource and its properties, so that its messages speak
+    their language: ``ManagedInstance`` and ``model_id`` in Python, ``cortecs:index:Instance``
+    and ``modelId`` in the native provider's YAML, TypeScript, Go..."""
+
+    resource: str
+    camel_case: bool = False
+
+    def __call__(self, name: str) -> str:
+        """A property's name as these users write it."""
+        return _camel(name) if self.camel_case else name
+
+
+PYTHON_NAMING = Naming("ManagedInstance")
+
+
 # -- the provider's configuration ---------------------------------------------------------------
 
 
@@ -538,6 +559,17 @@ class ConfigKey:
         """``given`` if set, else the environment variable; ``None`` when neither is."""
         found = given or (os.environ if environ is None else environ).get(self.environment)
         return str(found) if found else None
+
+    def padding(self, value: str | None, named: str) -> str | None:
+        """Why ``value`` cannot be used, if it has whitespace around it (a newline from a file or
+        `echo`), which every server refuses or the HTTP header it goes into breaks on: said of
+        ``named`` (how the user set it), never showing the value."""
+        if not value or value == value.strip():
+            return None
+        return (
+            f"{named} has whitespace before or after it, such as a trailing newline from a file "
+            "or `echo`: set it again without (its value is not shown)"
+        )
 
 
 NAMESPACE = "cortecs"

@@ -1,7 +1,7 @@
 """LangChain's ``ChatOpenAI`` for a dedicated instance, from the instance or a stack's outputs.
 
-``langchain-openai`` is an optional dependency
-(``pip install 'pulumi-cortecs-instances[langchain]'``): it is imported only when
+``langchain-openai`` is an optional dependency (the ``langchain`` extra, or
+``pip install 'langchain-openai>=1.0'`` next to this package): it is imported only when
 :func:`chat_model` is called, so importing :mod:`pulumi_cortecs` never needs it.
 """
 
@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 # CORTECS_API_KEY, as for the provider; never OPENAI_API_KEY (see chat_model).
 API_KEY_VARIABLE = API_KEY.environment
-INSTALL_HINT = "pip install 'pulumi-cortecs-instances[langchain]'"
+# The `langchain` extra's requirement, installable as it is: this distribution is not on PyPI,
+# so an install line naming it would fetch whatever package may one day take its name.
+INSTALL_HINT = "pip install 'langchain-openai>=1.0'"
 # How `pulumi stack output --json` shows a secret unless asked for --show-secrets.
 _SECRET_PLACEHOLDER = "[secret]"
 
@@ -97,7 +99,8 @@ def chat_model(source: Instance | Mapping[str, Any], **kwargs: Any) -> ChatOpenA
         from langchain_openai import ChatOpenAI
     except ImportError as exc:
         raise ImportError(
-            f"chat_model() needs langchain-openai; install it with: {INSTALL_HINT}"
+            f"chat_model() needs langchain-openai (the package's `langchain` extra); install "
+            f"it with: {INSTALL_HINT}"
         ) from exc
     return ChatOpenAI(**{**args, **kwargs, "api_key": api_key})
 

@@ -25,9 +25,10 @@ from pulumi_cortecs._exceptions import (
     MissingCredentialsError,
     NotFoundError,
     UncertainStartError,
+    UnknownModelError,
 )
-from pulumi_cortecs._schema import API_BASE_URL, CLIENT_ID, CLIENT_SECRET, to_model_id
-from pulumi_cortecs._urls import without_userinfo
+from pulumi_cortecs._schema import API_BASE_URL, CLIENT_ID, CLIENT_SECRET, to_hf_name, to_model_id
+from pulumi_cortecs._urls import DEFAULT_API_BASE_URL, without_userinfo
 from pulumi_cortecs.api import _responses, _retry, _waits
 from pulumi_cortecs.api._auth import ClientCredentials, Redactor, Secret, SecretBody
 from pulumi_cortecs.api._defaults import resolve_defaults
@@ -43,6 +44,7 @@ from pulumi_cortecs.api._models import (
     parse_hardware_types,
     parse_instances,
     parse_models,
+    similar_models,
 )
 from pulumi_cortecs.api._polling import PollPolicy, ProportionalPollPolicy
 from pulumi_cortecs.api._responses import Body
@@ -55,7 +57,6 @@ from pulumi_cortecs.api._starts import (
     StartLedger,
 )
 
-DEFAULT_API_BASE_URL = "https://cortecs.ai/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 logger = logging.getLogger("pulumi_cortecs.api")
@@ -167,6 +168,15 @@ class Client:
             authenticated=False,
         )
 
+    def _model_to_start(self, model_id: str) -> ModelPreview:
+        """The model's detail; a model the catalog lacks is an :class:`UnknownModelError`
+        offering close Hugging Face names (``args`` keep no trace of the form typed)."""
+        try:
+            return self.get_model(model_id)
+        except NotFoundError as missing:
+            name = to_hf_name(model_id)
+            raise UnknownModelError(name, similar_models(name, self.list_models())) from missing
+
     def list_hardware_types(self, available_only: bool = False) -> ReadList[HardwareType]:
         path = "/hardware-types/available" if available_only else "/hardware-types/"
         return self._request(
@@ -222,7 +232,7 @@ class Client:
         start with the same arguments, unknown to the ledger, may have made it): it fails with
         :class:`UncertainStartError` naming it.
         """
-        resolved = resolved or resolve_defaults(args, self.get_model(args.model_id))
+        resolved = resolved or resolve_defaults(args, self._model_to_start(args.model_id))
         ledger = ledger or self._ledger
         snapshot = frozenset(instance.instance_id for instance in self.list_instances())
         intent = StartIntent(resolved, snapshot)

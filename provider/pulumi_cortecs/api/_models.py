@@ -21,8 +21,9 @@ Strict on what the client sends, lenient on what it reads:
 
 from __future__ import annotations
 
+import difflib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -408,3 +409,11 @@ def parse_hardware_types(items: Any) -> ReadList[HardwareType]:
 def parse_instances(items: Any) -> ReadList[Instance]:
     """``GET /instances/``'s ``instances``, item by item (see :func:`parse_list`)."""
     return parse_list(Instance, items)
+
+
+def similar_models(name: str, models: Sequence[ModelPreview]) -> list[str]:
+    """Up to three catalog models close to ``name``, named as ``name`` is: Hugging Face names
+    (``org/model``) for a Hugging Face name, API ids (``org--model``) for an id."""
+    by_id = {model.model_id: model for model in models}
+    close = difflib.get_close_matches(to_model_id(name), list(by_id), n=3)
+    return close if "--" in name else [by_id[model_id].hf_name for model_id in close]

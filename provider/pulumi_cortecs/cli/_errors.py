@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-from urllib.parse import urlsplit
 
 from pulumi_cortecs._exceptions import (
     ApiConnectionError,
@@ -24,6 +23,7 @@ from pulumi_cortecs._exceptions import (
     ServerError,
     WaitTimeoutError,
 )
+from pulumi_cortecs._urls import missing_api_path
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
@@ -31,8 +31,6 @@ EXIT_USAGE = 2
 EXIT_CREDENTIALS = 3
 EXIT_INTERRUPTED = 130
 
-API_PATH = "/api/v1"
-EXAMPLE_API_BASE_URL = "https://cortecs.ai/api/v1"
 REFUSED_CREDENTIALS_HINT = (
     "check CORTECS_CLIENT_ID and CORTECS_CLIENT_SECRET (your cortecs.ai client id and secret)"
 )
@@ -45,6 +43,14 @@ class UsageError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+
+class UnusableCredentials(Exception):
+    """Credentials the API would refuse for a reason the CLI can name itself (exit 3)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class Declined(Exception):
@@ -86,6 +92,10 @@ def _missing_credentials(_: MissingCredentialsError, situation: Situation) -> Fa
     )
 
 
+def _unusable_credentials(exc: UnusableCredentials, _: Situation) -> Failure:
+    return Failure(EXIT_CREDENTIALS, exc.message)
+
+
 def _refused_credentials(exc: AuthenticationError, _: Situation) -> Failure:
     # Built from the error's fields: its message may carry the client's own advice.
     if exc.status_code is not None and exc.method and exc.path:
@@ -108,24 +118,12 @@ def _unreachable(exc: ApiConnectionError, situation: Situation) -> Failure:
 
 def _not_the_api(exc: ApiError, situation: Situation) -> Failure:
     """A 404 on a path the API has, or a body it would never send: maybe not the API's URL."""
-    hint = _missing_api_path(situation)
+    hint = missing_api_path(situation.api_base_url, _url_and_source(situation))
     if hint is None and isinstance(exc, MalformedResponseError):
         hint = (
             f"is {_url_and_source(situation)} the cortecs.ai API? It answered like something else"
         )
     return Failure(EXIT_API_ERROR, exc.message, hint)
-
-
-def _missing_api_path(situation: Situation) -> str | None:
-    parts = urlsplit(situation.api_base_url)
-    path = parts.path.rstrip("/")
-    if path.endswith(API_PATH):
-        return None
-    fixed = f"{parts.scheme}://{parts.netloc}{path}{API_PATH}"
-    return (
-        f"{_url_and_source(situation)} does not end in {API_PATH}, where the API lives "
-        f"(e.g. {EXAMPLE_API_BASE_URL}): try {fixed}"
-    )
 
 
 def _timed_out(exc: WaitTimeoutError, _: Situation) -> Failure:
@@ -176,6 +174,7 @@ _EXPLAINERS: tuple[_Explainer[Any], ...] = (
     _Explainer(UsageError, _usage),
     _Explainer(Declined, _declined),
     _Explainer(MissingCredentialsError, _missing_credentials),
+    _Explainer(UnusableCredentials, _unusable_credentials),
     _Explainer(AuthenticationError, _refused_credentials),
     _Explainer(ApiConnectionError, _unreachable),
     _Explainer(NotFoundError, _not_the_api),

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
+from pulumi_cortecs import Client
+from pulumi_cortecs._schema import CLIENT_SECRET
 from pulumi_cortecs.cli import _commands, _logs
 from pulumi_cortecs.cli._commands import Command
 from pulumi_cortecs.cli._context import (
@@ -35,10 +37,11 @@ from pulumi_cortecs.cli._errors import (
     EXIT_USAGE,
     Failure,
     Situation,
+    UnusableCredentials,
     UsageError,
     failure,
 )
-from pulumi_cortecs.cli._parser import PROG, UsageExit, api_base_url, build_parser
+from pulumi_cortecs.cli._parser import UsageExit, api_base_url, build_parser, invoked_as
 from pulumi_cortecs.cli._tables import Layout
 
 __all__ = [
@@ -72,8 +75,9 @@ def main(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     inp = stdin or sys.stdin
+    prog = invoked_as(sys.argv[0])
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(prog).parse_args(argv)
     except UsageExit as exc:
         return exc.status
     command: Command[Any] = _commands.BY_NAME[args.command]
@@ -81,7 +85,7 @@ def main(
     layout = Layout(width=_width(out), wide=getattr(args, "wide", False))
     verbose = getattr(args, "verbose", False)
     try:
-        with _logs.reporting(err, prog=PROG, max_attempts=MAX_ATTEMPTS, verbose=verbose):
+        with _logs.reporting(err, prog=prog, max_attempts=MAX_ATTEMPTS, verbose=verbose):
             url, source = api_base_url(args, os.environ)
             _check_confirmation(command, args, inp)
             settings = ClientSettings(api_base_url=url, max_attempts=MAX_ATTEMPTS)
@@ -99,7 +103,7 @@ def main(
                     assume_yes=getattr(args, "yes", False),
                 )
                 if command.needs_credentials:
-                    client.authenticate()  # fail on credentials before doing anything else
+                    _check_credentials(client)  # before doing anything else
                 rows = command.rows(context, args)
     except KeyboardInterrupt:
         err.write("\n")
@@ -108,7 +112,7 @@ def main(
         found = failure(exc, situation)
         if found is None:
             raise
-        _report(err, found)
+        _report(err, prog, found)
         return found.exit_code
     if getattr(args, "json", False):
         text = json.dumps({command.json_key: [row.to_json() for row in rows]}, indent=2) + "\n"
@@ -131,6 +135,15 @@ def _check_confirmation(command: Command[Any], args: argparse.Namespace, stdin: 
         )
 
 
+def _check_credentials(client: Client) -> None:
+    """Get a token, unless the secret has whitespace around it: the API would only say it
+    refused it, and the whitespace is what to fix."""
+    padded = CLIENT_SECRET.padding(client.client_secret.reveal(), CLIENT_SECRET.environment)
+    if padded:
+        raise UnusableCredentials(padded)
+    client.authenticate()
+
+
 def _interactive(stream: TextIO) -> bool:
     try:
         return stream.isatty()
@@ -145,8 +158,8 @@ def _width(out: TextIO) -> int | None:
     return None
 
 
-def _report(err: TextIO, found: Failure) -> None:
-    err.write(f"{PROG}: error: {found.message}\n")
+def _report(err: TextIO, prog: str, found: Failure) -> None:
+    err.write(f"{prog}: error: {found.message}\n")
     if found.hint:
         err.write(f"hint: {found.hint}\n")
 

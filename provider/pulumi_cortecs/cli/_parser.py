@@ -5,15 +5,26 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
 from pulumi_cortecs import __title__, __version__
-from pulumi_cortecs._urls import without_userinfo
+from pulumi_cortecs._urls import DEFAULT_API_BASE_URL, without_userinfo
 from pulumi_cortecs.cli._commands import COMMANDS, with_credentials, without_credentials
-from pulumi_cortecs.cli._errors import EXAMPLE_API_BASE_URL, UsageError, join_names
+from pulumi_cortecs.cli._errors import UsageError, join_names
 
 PROG = "python -m pulumi_cortecs"
+SCRIPT = "cortecs-instances"
+"""The installed command (``[project.scripts]`` in pyproject.toml)."""
+
+
+def invoked_as(argv0: str) -> str:
+    """How the user ran the CLI (``sys.argv[0]``), so that messages name what they typed: the
+    installed script, else the module."""
+    return SCRIPT if Path(argv0).stem == SCRIPT else PROG
+
+
 API_BASE_URL_VARIABLE = "CORTECS_API_BASE_URL"
 
 
@@ -44,20 +55,22 @@ environment:
                  API credentials; {only}{join_names(needing)} {verb} them
                  ({join_names(free)} read the public catalog)
   {API_BASE_URL_VARIABLE}
-                 the API (default {EXAMPLE_API_BASE_URL}); --api-base-url overrides it
+                 the API (default {DEFAULT_API_BASE_URL}); --api-base-url overrides it
   COLUMNS        the width tables fit (default: the terminal's; no limit when piped)
 
 exit codes:
   0  success
   1  the API failed (unreachable, HTTP error, unknown instance), a watched
-     instance stopped, or a confirmation was declined
+     instance stopped or was not running within --timeout, or a confirmation
+     was declined
   2  usage error (unknown command or option, malformed URL, unknown hardware,
-     a confirmation without a terminal: pass --yes)
+     a confirmation without a terminal: pass --yes, a journal directory that
+     is missing or not a directory)
   3  credentials missing or refused
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """``[options] COMMAND [options] ...``, one subcommand per declared command."""
     # The shared options are accepted before and after the subcommand; SUPPRESS keeps a
     # subcommand's parser from resetting what was given before it.
@@ -78,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-base-url",
         metavar="URL",
         default=argparse.SUPPRESS,
-        help=f"the API to talk to (default: ${API_BASE_URL_VARIABLE}, else {EXAMPLE_API_BASE_URL})",
+        help=f"the API to talk to (default: ${API_BASE_URL_VARIABLE}, else {DEFAULT_API_BASE_URL})",
     )
     common.add_argument(
         "-v",
@@ -89,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     text = epilog()
     parser = _Parser(
-        prog=PROG,
+        prog=prog,
         description="Browse the cortecs.ai catalog, and see, follow, stop and delete your "
         "dedicated instances. Retries of a failing call are shown on stderr as "
         "`retrying (n/m): reason`.",
@@ -152,5 +165,5 @@ def _bad_url(url: str, source: str, reason: str) -> UsageError:
     # A password in the URL is a credential: never echoed, even in a usage error.
     return UsageError(
         f"{source} {without_userinfo(url)!r} is not a URL the CLI can use: {reason}",
-        f"the API's URL looks like {EXAMPLE_API_BASE_URL}",
+        f"the API's URL looks like {DEFAULT_API_BASE_URL}",
     )

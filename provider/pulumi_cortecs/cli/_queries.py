@@ -176,7 +176,7 @@ def _in_parallel(call: Callable[[T], U], items: Sequence[T]) -> list[U]:
 def orphan_rows(ctx: Context, args: argparse.Namespace) -> list[OrphanRow]:
     """What the journal directory (``--journal-dir``, ``CORTECS_JOURNAL_DIR`` or the default)
     records as started for a resource but never handed to its stack, as the API shows it now."""
-    directory = Path(JOURNAL_DIR.value(args.journal_dir) or default_directory())
+    directory = _journal_directory(ctx, args.journal_dir)
     records = [(path, e) for path, e in Journal(directory).all_entries() if e.pending]
     if not records:
         return []
@@ -212,6 +212,30 @@ def orphan_rows(ctx: Context, args: argparse.Namespace) -> list[OrphanRow]:
                 )
             )
     return rows
+
+
+def _journal_directory(ctx: Context, given: str | None) -> Path:
+    """The journal directory to read, said on stderr with the journals in it: a listing with no
+    orphans must show that it read the journal the user meant. A directory that is missing, or
+    is not one, is a failure: reading nothing would say that nothing is billed."""
+    if given:
+        directory, source = Path(given), "--journal-dir"
+    elif JOURNAL_DIR.value(None):
+        directory, source = Path(str(JOURNAL_DIR.value(None))), JOURNAL_DIR.environment
+    else:
+        directory, source = default_directory(), "the default"
+    where = f"{directory} ({source})"
+    choose = (
+        f"name the directory the provider writes with --journal-dir or {JOURNAL_DIR.environment}"
+    )
+    if not directory.exists():
+        raise UsageError(f"no journal directory at {where}", f"{choose} (cortecs:journalDir)")
+    if not directory.is_dir():
+        raise UsageError(f"the journal directory {where} is not a directory", choose)
+    journals = sorted(path.name for path in directory.glob("*.json"))
+    read = ", ".join(journals) if journals else "no journal: no provider has written a start there"
+    ctx.say(f"read the journal directory {where}: {read}")
+    return directory
 
 
 def _how_to_clean(

@@ -31,7 +31,8 @@ class Column:
     min_width: int = 0
     """How narrow cutting may make a ``shrink`` column (never narrower than its header)."""
     drop: int | None = None
-    """The order in which columns go when cutting is not enough (1 first); ``None``: never."""
+    """The order in which columns go when abbreviating is not enough, before any cell is cut
+    (1 first); ``None``: never."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,8 @@ class _Fitter:
         """What fits ``width``, if anything does.
 
         Abbreviating is preferred to dropping, and dropping to cutting: the most columns that
-        fit whole (abbreviated) win; only if none do are cells cut, keeping the most columns
-        whose floors fit."""
+        fit whole (abbreviated) win; only if none do, every ``drop`` column is gone and cells
+        are cut. So a narrower width never brings back a column a wider one dropped."""
         if width is None:
             return self._whole(shown)
         candidates = [list(shown)]
@@ -101,10 +102,7 @@ class _Fitter:
         for fit in abbreviated:
             if fit.total <= width:
                 return fit
-        for fit in abbreviated:
-            if _total(self._floors(fit)) <= width:
-                return self._cut(fit, width)
-        return self._cut(abbreviated[-1], width)  # as narrow as it gets: it will wrap
+        return self._cut(abbreviated[-1], width)  # below the floors, a terminal wraps
 
     def _whole(self, kept: list[int]) -> _Fit:
         return _Fit({i: self._width(i, 0) for i in kept}, dict.fromkeys(kept, 0))

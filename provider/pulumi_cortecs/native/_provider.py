@@ -25,12 +25,15 @@ from pulumi.provider.experimental import provider as api
 
 from pulumi_cortecs._exceptions import InitializationFailed, OperationCancelled
 from pulumi_cortecs._journal import Owner
-from pulumi_cortecs._schema import INPUTS, NAMESPACE, names
-from pulumi_cortecs.native._package_schema import package_schema
+from pulumi_cortecs._schema import INPUTS, NAMESPACE, Naming, names
+from pulumi_cortecs.native._package_schema import INSTANCE, package_schema
 from pulumi_cortecs.native._server import ResourceInitError
 from pulumi_cortecs.native._values import camel, plain, to_props, to_values
 from pulumi_cortecs.resource._lifecycle import InstanceLifecycle
 from pulumi_cortecs.resource._reporting import EngineLog
+
+# YAML, TypeScript, Go... programs name the resource by its token and its properties in camelCase.
+NATIVE_NAMING = Naming(INSTANCE, camel_case=True)
 
 
 def owner_of(urn: str) -> Owner:
@@ -67,7 +70,7 @@ class InstanceProvider(api.Provider):
         # dynamic provider.
         config = {f"{NAMESPACE}:{key}": plain(value) for key, value in request.args.items()}
         self._lifecycle = await asyncio.to_thread(
-            InstanceLifecycle.from_config, config, sleep=self._sleep
+            InstanceLifecycle.from_config, config, sleep=self._sleep, naming=NATIVE_NAMING
         )
         return api.ConfigureResponse(accept_secrets=True, supports_preview=True)
 

@@ -6,14 +6,13 @@ resource) keeps a stack of twenty instances over two models at three catalog cal
 
 from __future__ import annotations
 
-import difflib
 import threading
 from collections.abc import Callable
 from typing import TypeVar
 
 from pulumi_cortecs._exceptions import NotFoundError, UnknownModelError
 from pulumi_cortecs.api._client import Client
-from pulumi_cortecs.api._models import HardwareType, ModelPreview
+from pulumi_cortecs.api._models import HardwareType, ModelPreview, similar_models
 
 T = TypeVar("T")
 
@@ -36,12 +35,13 @@ class Catalog:
                 self._values[key] = fetch()
             return self._values[key]  # type: ignore[return-value]
 
-    def model(self, model_id: str) -> ModelPreview:
-        """The model's detail; :class:`UnknownModelError` with close names when it is unknown."""
+    def model(self, model_id: str, named: str | None = None) -> ModelPreview:
+        """The model's detail; :class:`UnknownModelError` with close names when it is unknown,
+        in the form of ``named`` (how the user wrote it; default: ``model_id``)."""
         found = self._memo(f"model:{model_id}", lambda: self._fetch_model(model_id))
         if found is None:
-            known = [m.model_id for m in self.models()]
-            raise UnknownModelError(model_id, difflib.get_close_matches(model_id, known, n=3))
+            named = named or model_id
+            raise UnknownModelError(named, similar_models(named, self.models()))
         return found
 
     def _fetch_model(self, model_id: str) -> ModelPreview | None:

@@ -1,5 +1,5 @@
 """What one provider process shares across its resources: the client, the catalog, the journal,
-the instances' API key, and whether the API can be used at all."""
+the instances' API key, how its users name things, and whether the API can be used at all."""
 
 from __future__ import annotations
 
@@ -11,10 +11,14 @@ from pathlib import Path
 from pulumi_cortecs._exceptions import (
     ApiConnectionError,
     ApiError,
+    MalformedResponseError,
     MissingCredentialsError,
+    NotFoundError,
     ServerError,
 )
 from pulumi_cortecs._journal import Journal, default_directory
+from pulumi_cortecs._schema import API_BASE_URL, NAMESPACE, PYTHON_NAMING, Naming
+from pulumi_cortecs._urls import missing_api_path
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._polling import ProportionalPollPolicy
 from pulumi_cortecs.resource._catalog import Catalog
@@ -30,6 +34,7 @@ PROVIDER_MAX_ATTEMPTS = 7
 # provisioning time (or a second) late, whatever the steps do, as the README promises.
 PROVIDER_POLL_POLICY = ProportionalPollPolicy
 CREDENTIALS = "cortecs:clientId and cortecs:clientSecret"
+_API_BASE_URL = f"{NAMESPACE}:{API_BASE_URL.key} (or {API_BASE_URL.environment})"
 
 
 class ProviderContext:
@@ -43,8 +48,11 @@ class ProviderContext:
         journal: Journal | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        naming: Naming = PYTHON_NAMING,
     ) -> None:
         self.client = client
+        self.naming = naming
+        """How the resource and its properties are named in messages."""
         self.catalog = Catalog(client)
         self.api_key = api_key
         self.journal = journal or Journal(default_directory())
@@ -58,7 +66,11 @@ class ProviderContext:
 
     @classmethod
     def from_settings(
-        cls, settings: ProviderSettings, *, sleep: Callable[[float], None] = time.sleep
+        cls,
+        settings: ProviderSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        naming: Naming = PYTHON_NAMING,
     ) -> ProviderContext:
         """``sleep`` is every wait's, the client's included: a provider that can be cancelled
         passes one that ends when it is."""
@@ -71,7 +83,8 @@ class ProviderContext:
             sleep=sleep,
         )
         directory = Path(settings.journal_dir) if settings.journal_dir else default_directory()
-        return cls(client, api_key=settings.api_key, journal=Journal(directory), sleep=sleep)
+        journal = Journal(directory)
+        return cls(client, api_key=settings.api_key, journal=journal, sleep=sleep, naming=naming)
 
     def access_failure(self) -> Failure | None:
         """Why the API cannot be used with the configured credentials and URL, if it cannot.
@@ -97,9 +110,14 @@ class ProviderContext:
         except ApiConnectionError as error:
             self.api_unreachable = True
             reason = (
-                "the API cannot be reached: cortecs:apiBaseUrl (or CORTECS_API_BASE_URL) is "
-                f"{self.client.api_base_url}; {error}"
+                f"the API cannot be reached: {_API_BASE_URL} is {self.client.api_base_url}; {error}"
             )
+        except (NotFoundError, MalformedResponseError) as error:
+            # Not the API's address, rather than wrong credentials: most often without /api/v1.
+            self.api_unreachable = True
+            named = f"{_API_BASE_URL}, {self.client.api_base_url},"
+            hint = missing_api_path(self.client.api_base_url, named)
+            reason = f"{error}; " + (hint or f"is {named} the cortecs.ai API?")
         except ServerError as error:
             # The API failed, which says nothing about the credentials.
             reason = f"the API failed while {CREDENTIALS} were checked (try again later): {error}"

@@ -13,7 +13,15 @@ from typing import Any
 
 from pulumi.output import Unknown
 
-from pulumi_cortecs._schema import INPUTS, START_ARGS, USER_INPUTS, InstanceInputs, names
+from pulumi_cortecs._schema import (
+    INPUTS,
+    PYTHON_NAMING,
+    START_ARGS,
+    USER_INPUTS,
+    InstanceInputs,
+    Naming,
+    names,
+)
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """The engine's stand-in on the wire for a value not known until apply (a computed input)."""
@@ -32,9 +40,11 @@ class Failure:
 
 
 def parse_inputs(
-    props: Mapping[str, Any], *, allow_extra: bool = False
+    props: Mapping[str, Any], *, allow_extra: bool = False, naming: Naming = PYTHON_NAMING
 ) -> tuple[dict[str, Any], list[Failure]]:
-    """Normalise the inputs the engine sent; unknown values are passed through untouched."""
+    """Normalise the inputs the engine sent; unknown values are passed through untouched. A
+    property the resource lacks is named as sent; the message names the resource and its
+    inputs as ``naming`` has them."""
     failures: list[Failure] = []
     parsed: dict[str, Any] = {}
     for prop in INPUTS:
@@ -51,10 +61,10 @@ def parse_inputs(
             except ValueError as error:
                 failures.append(Failure(prop.name, str(error)))
     if not allow_extra:
-        inputs = ", ".join(names(USER_INPUTS))
+        inputs = ", ".join(map(naming, names(USER_INPUTS)))
         for name in sorted(set(props) - set(names(INPUTS)) - {"__provider"}):
             failures.append(
-                Failure(name, f"is not an input of ManagedInstance; inputs are {inputs}")
+                Failure(name, f"is not an input of {naming.resource}; inputs are {inputs}")
             )
     return parsed, failures
 

@@ -24,7 +24,15 @@ from pulumi_cortecs._exceptions import (
     UncertainStartError,
 )
 from pulumi_cortecs._journal import Owner
-from pulumi_cortecs._schema import OUTPUTS, START_ARGS, InstanceInputs, InstanceState, names
+from pulumi_cortecs._schema import (
+    OUTPUTS,
+    PYTHON_NAMING,
+    START_ARGS,
+    InstanceInputs,
+    InstanceState,
+    Naming,
+    names,
+)
 from pulumi_cortecs.api._auth import Secret
 from pulumi_cortecs.api._defaults import resolve_defaults
 from pulumi_cortecs.api._models import PENDING, RUNNING, STOPPED, Instance, InstanceArgs
@@ -56,12 +64,16 @@ class InstanceLifecycle:
 
     @classmethod
     def from_config(
-        cls, config: ConfigSource, *, sleep: Callable[[float], None] = time.sleep
+        cls,
+        config: ConfigSource,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        naming: Naming = PYTHON_NAMING,
     ) -> InstanceLifecycle:
         """Built from the stack config the engine passes to ``configure``; every wait sleeps
-        with ``sleep``."""
+        with ``sleep``, and messages name things as ``naming`` does."""
         settings = ProviderSettings.from_config(config)
-        return cls(ProviderContext.from_settings(settings, sleep=sleep))
+        return cls(ProviderContext.from_settings(settings, sleep=sleep, naming=naming))
 
     # -- preview ---------------------------------------------------------------------------
 
@@ -244,7 +256,7 @@ class InstanceLifecycle:
             if not context.api_key or not instance.base_url:
                 raise ProvisioningError(
                     f"{instance_id} cannot be probed: no API key (cortecs:apiKey or "
-                    "CORTECS_API_KEY) or no base_url"
+                    f"CORTECS_API_KEY) or no {context.naming('base_url')}"
                 )
             attempts = wait_until_answering(
                 instance.base_url,
@@ -255,6 +267,7 @@ class InstanceLifecycle:
                 http=context.probe_http,
                 sleep=context.sleep,
                 clock=context.clock,
+                naming=context.naming,
             )
             report.info(f"{instance_id}: answered a chat completion (attempt {attempts})")
         report.info(f"{instance_id}: ready in {context.clock() - began:.0f} s")

@@ -15,6 +15,7 @@ from pulumi_cortecs._schema import (
     NAMESPACE,
     Change,
     ConfigKey,
+    Naming,
     shown,
 )
 from pulumi_cortecs.api._models import STOPPED, HardwareType, ModelPreview
@@ -45,7 +46,8 @@ class Planned:
 
 
 def check(context: ProviderContext, news: Mapping[str, Any]) -> Checked:
-    inputs, failures = parse_inputs(news)
+    """Failures name the resource and the inputs as ``context.naming`` does."""
+    inputs, failures = parse_inputs(news, naming=context.naming)
     failed = {f.property for f in failures}
     access = _access_failure(context)
     if access is not None:
@@ -53,9 +55,9 @@ def check(context: ProviderContext, news: Mapping[str, Any]) -> Checked:
     messages: list[str] = []
     # An unreachable API is one failure, not one more per catalog question.
     if not context.api_unreachable:
-        failures += _check_against_catalog(context, inputs, failed, messages)
+        failures += _check_against_catalog(context, inputs, failed, messages, news.get("model_id"))
     if inputs.get("readiness_probe") is True:
-        failures += _check_api_key(context.api_key)
+        failures += _check_api_key(context.api_key, context.naming)
     return Checked(inputs, failures, messages)
 
 
@@ -65,13 +67,14 @@ def _access_failure(context: ProviderContext) -> Failure | None:
     return padded or context.access_failure()
 
 
-def _check_api_key(api_key: str | None) -> list[Failure]:
+def _check_api_key(api_key: str | None, naming: Naming) -> list[Failure]:
     if not api_key:
         return [
             Failure(
                 "readiness_probe",
                 "needs the instances' API key: set it with `pulumi config set --secret "
-                "cortecs:apiKey ...` or CORTECS_API_KEY, or set readiness_probe to false",
+                f"cortecs:apiKey ...` or CORTECS_API_KEY, or set {naming('readiness_probe')} to "
+                "false",
             )
         ]
     padded = _padded(API_KEY, api_key, "readiness_probe")
@@ -79,16 +82,9 @@ def _check_api_key(api_key: str | None) -> list[Failure]:
 
 
 def _padded(key: ConfigKey, value: str | None, prop: str) -> Failure | None:
-    """A credential with whitespace around it (a newline from a file or `echo`) is refused by
-    every server, or breaks the HTTP header it goes into; named, never shown."""
-    if not value or value == value.strip():
-        return None
-    return Failure(
-        prop,
-        f"{NAMESPACE}:{key.key} (or {key.environment}) has whitespace before or after it, "
-        "such as a trailing newline from a file or `echo`: set it again without (its value "
-        "is not shown)",
-    )
+    """The failure of a credential with whitespace around it, if it has (said by the key)."""
+    problem = key.padding(value, f"{NAMESPACE}:{key.key} (or {key.environment})")
+    return Failure(prop, problem) if problem else None
 
 
 def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Planned:
@@ -105,15 +101,20 @@ def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Planned:
 
 
 def _check_against_catalog(
-    context: ProviderContext, inputs: dict[str, Any], failed: set[str], messages: list[str]
+    context: ProviderContext,
+    inputs: dict[str, Any],
+    failed: set[str],
+    messages: list[str],
+    typed: Any,
 ) -> list[Failure]:
     """Validate what only the catalog knows, and add the price (known at preview) to the inputs
-    and the ``messages``."""
+    and the ``messages``. ``typed`` is the model as the program names it, so that a
+    did-you-mean names models alike."""
     model_id = inputs.get("model_id")
     if "model_id" in failed or model_id is None or is_unknown(model_id):
         return []
     try:
-        model = context.catalog.model(model_id)
+        model = context.catalog.model(model_id, typed if isinstance(typed, str) else None)
         hardware_types = context.catalog.hardware_types()
     except UnknownModelError as error:
         return [Failure("model_id", f"{error}; `python -m pulumi_cortecs models` lists them")]
@@ -135,7 +136,7 @@ def _check_against_catalog(
     failures = _check_context_length(inputs.get("context_length"), model, hardware_id)
     hardware = hardware_types.get(hardware_id or "")
     if hardware is None:
-        return failures + _unpriced(inputs, model, hardware_id)
+        return failures + _unpriced(inputs, model, hardware_id, context.naming)
     return failures + _price(inputs, model, hardware, messages)
 
 
@@ -167,7 +168,7 @@ def _price(
 
 
 def _unpriced(
-    inputs: dict[str, Any], model: ModelPreview, hardware_id: str | None
+    inputs: dict[str, Any], model: ModelPreview, hardware_id: str | None, naming: Naming
 ) -> list[Failure]:
     """A limit on the price cannot be kept when the price is unknown: fail rather than pass."""
     limit = inputs.get("max_price_per_hour")
@@ -175,16 +176,16 @@ def _unpriced(
         return []
     if hardware_id is None:
         unknown = (
-            f"the hardware is unknown: hardware_type_id is unset and the catalog recommends "
-            f"none for {model.hf_name}"
+            f"the hardware is unknown: {naming('hardware_type_id')} is unset and the catalog "
+            f"recommends none for {model.hf_name}"
         )
     else:
         unknown = f"the price of {hardware_id} is unknown: the catalog's hardware types lack it"
     return [
         Failure(
             "max_price_per_hour",
-            f"cannot be checked, {unknown}. Set hardware_type_id to hardware the catalog "
-            "prices (`python -m pulumi_cortecs hardware`), or remove the limit of "
+            f"cannot be checked, {unknown}. Set {naming('hardware_type_id')} to hardware the "
+            "catalog prices (`python -m pulumi_cortecs hardware`), or remove the limit of "
             f"{shown(limit)}",
         )
     ]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator
 import httpx
 
 from pulumi_cortecs._exceptions import ReadinessProbeError
-from pulumi_cortecs._schema import API_KEY, NAMESPACE
+from pulumi_cortecs._schema import API_KEY, NAMESPACE, PYTHON_NAMING, Naming
 from pulumi_cortecs.api._auth import Secret
 from pulumi_cortecs.api._polling import Observation, PollPolicy
 
@@ -60,10 +60,11 @@ def wait_until_answering(
     http: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    naming: Naming = PYTHON_NAMING,
 ) -> int:
     """Send a tiny chat completion, at the policy's cadence, until one succeeds; returns how
-    many attempts it took."""
-    probe = _Probe(base_url, model_name, api_key)
+    many attempts it took. Failures name the inputs as ``naming`` does."""
+    probe = _Probe(base_url, model_name, api_key, naming)
     session = http or probe_client()
     try:
         return probe.run(session, policy, timeout=timeout, sleep=sleep, clock=clock)
@@ -75,8 +76,11 @@ def wait_until_answering(
 class _Probe:
     """One instance's readiness probe: its request, and what its answers have said so far."""
 
-    def __init__(self, base_url: str, model_name: str, api_key: Secret) -> None:
+    def __init__(
+        self, base_url: str, model_name: str, api_key: Secret, naming: Naming = PYTHON_NAMING
+    ) -> None:
         _refuse_unsendable(api_key)
+        self.naming = naming
         self.base_url = base_url
         self.model_name = model_name
         self.url = f"{base_url.rstrip('/')}/chat/completions"
@@ -133,7 +137,7 @@ class _Probe:
                 f"the readiness probe of {self.base_url} was refused with HTTP {status}: the "
                 "API key is missing or wrong. Set it with `pulumi config set --secret "
                 f"{NAMESPACE}:{API_KEY.key} ...` or {API_KEY.environment}, or set "
-                "readiness_probe to false",
+                f"{self.naming('readiness_probe')} to false",
                 status,
             )
         if status != 404:

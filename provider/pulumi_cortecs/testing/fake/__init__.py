@@ -76,5 +76,5 @@ __all__ = [
     "mock_api",
 ]
 
-# respx is a test dependency: mock_api is imported when first used, not with the package.
+# respx is the `testing` extra: mock_api is imported when first used, not with the package.
 __getattr__, __dir__ = lazy_exports(__name__, {"mock_api": "_mock"})

@@ -35,7 +35,8 @@ responses) reproducibly for ``--seed``. Tests steer a running fake through ``/_f
 faults, config, foreign instances, reset; see pulumi_cortecs/testing/fake/_admin.py): e.g.
 ``POST /_fake/faults {"inject": {"kind": "html_body", "path": "/instances/*"}}`` spoils the
 next answer about an instance; the kinds are in pulumi_cortecs/testing/fake/_faults.py.
-SIGTERM or SIGINT stops it cleanly.
+SIGTERM or SIGINT stops it cleanly. A port it cannot listen on (taken, or privileged) ends it
+with a one-line error on stderr and exit status 1.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ from pulumi_cortecs.testing.fake._server import FakeServer
 T = TypeVar("T")
 
 
+PROG = "python -m pulumi_cortecs.testing.fake"
+EXIT_CANNOT_LISTEN = 1
+
+
 def _numbers(kind: Callable[[str], T]) -> Callable[[str], list[T]]:
     def parse(text: str) -> list[T]:
         return [kind(part) for part in text.split(",") if part.strip()]
@@ -63,7 +68,7 @@ def _numbers(kind: Callable[[str], T]) -> Callable[[str], list[T]]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m pulumi_cortecs.testing.fake",
+        prog=PROG,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -147,7 +152,16 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with FakeServer(backend, host=args.host, port=args.port) as server:
+    try:
+        server = FakeServer(backend, host=args.host, port=args.port)
+    except OSError as error:  # a traceback would bury the one thing to change: the port
+        print(
+            f"{PROG}: error: cannot listen on {args.host}:{args.port} "
+            f"({error.strerror or error}): pass another --port, or --port 0 for a free one",
+            file=sys.stderr,
+        )
+        return EXIT_CANNOT_LISTEN
+    with server:
         print(server.api_base_url, flush=True)
         print(
             f"export CORTECS_API_BASE_URL={server.api_base_url} "

@@ -2,8 +2,8 @@
 
 Like ``moto.mock_aws`` it works as a context manager (yielding the backend) and as a
 decorator. A dropped response surfaces as the error httpx raises for a real one. This is the
-only module of the fake that imports respx (a test dependency), so the rest of the fake, and
-``python -m pulumi_cortecs.testing.fake``, run from a plain install.
+only module of the fake that imports respx (the ``testing`` extra), so the rest of the fake,
+and ``python -m pulumi_cortecs.testing.fake``, run from a plain install.
 """
 
 from __future__ import annotations
@@ -16,7 +16,15 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-import respx
+
+try:
+    import respx
+except ModuleNotFoundError as missing:  # a plain install: say which extra brings it
+    raise ModuleNotFoundError(
+        "pulumi_cortecs.testing.mock_api (and the cortecs_mock fixture) needs respx: install "
+        "the package with its `testing` extra (README, Installation), or `pip install respx`",
+        name=missing.name,
+    ) from missing
 
 from pulumi_cortecs.testing.fake._backend import FakeBackend
 from pulumi_cortecs.testing.fake._constants import API_PREFIX
