@@ -323,7 +323,7 @@ class Client:
         self,
         instance_id: str,
         *,
-        timeout: float = 600.0,
+        timeout: float = _waits.STOP_TIMEOUT_SECONDS,
         on_progress: Callable[[Instance], None] | None = None,
     ) -> Instance:
         return self._wait(instance_id, STOPPED, timeout, on_progress)

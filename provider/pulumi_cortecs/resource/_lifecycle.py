@@ -30,6 +30,7 @@ from pulumi_cortecs._schema import START_ARGS, InstanceInputs, InstanceState, na
 from pulumi_cortecs.api._auth import Secret
 from pulumi_cortecs.api._defaults import resolve_defaults
 from pulumi_cortecs.api._models import PENDING, RUNNING, STOPPED, Instance, InstanceArgs
+from pulumi_cortecs.api._waits import STOP_TIMEOUT_SECONDS
 from pulumi_cortecs.resource import _preview
 from pulumi_cortecs.resource._context import ProviderContext
 from pulumi_cortecs.resource._inputs import (
@@ -43,7 +44,6 @@ from pulumi_cortecs.resource._ownership import Ownership, owner_of
 from pulumi_cortecs.resource._readiness import wait_until_answering
 from pulumi_cortecs.resource._settings import ConfigSource, ProviderSettings
 
-STOP_TIMEOUT_SECONDS = 600.0
 _REPORTED_BY_THE_INSTANCE = ("status", "base_url", "started_at", "chat_openai_args")
 """The outputs that change when an instance is brought up or stopped."""
 
