@@ -26,7 +26,13 @@ from pulumi_cortecs._exceptions import (
     NotFoundError,
     UncertainStartError,
 )
-from pulumi_cortecs._schema import API_BASE_URL, CLIENT_ID, CLIENT_SECRET, to_model_id
+from pulumi_cortecs._schema import (
+    API_BASE_URL,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    DEFAULT_WAIT_TIMEOUT_SECONDS,
+    to_model_id,
+)
 from pulumi_cortecs._urls import without_userinfo
 from pulumi_cortecs.api import _responses, _retry, _waits
 from pulumi_cortecs.api._auth import ClientCredentials, Redactor, Secret, SecretBody
@@ -311,7 +317,7 @@ class Client:
         self,
         instance_id: str,
         *,
-        timeout: float = 1800.0,
+        timeout: float = DEFAULT_WAIT_TIMEOUT_SECONDS,
         on_progress: Callable[[Instance], None] | None = None,
     ) -> Instance:
         """Poll until the instance runs; fail fast if it is stopped instead. Only a confirmed
