@@ -541,12 +541,14 @@ class ConfigKey:
 
 
 NAMESPACE = "cortecs"
+DEFAULT_API_BASE_URL = "https://cortecs.ai/api/v1"
+"""Where the API is when neither ``cortecs:apiBaseUrl`` nor ``CORTECS_API_BASE_URL`` says."""
 CLIENT_ID = ConfigKey("clientId", "CORTECS_CLIENT_ID", "OAuth2 client id")
 CLIENT_SECRET = ConfigKey(
     "clientSecret", "CORTECS_CLIENT_SECRET", "OAuth2 client secret", secret=True
 )
 API_BASE_URL = ConfigKey(
-    "apiBaseUrl", "CORTECS_API_BASE_URL", "the API; default `https://cortecs.ai/api/v1`"
+    "apiBaseUrl", "CORTECS_API_BASE_URL", f"the API; default `{DEFAULT_API_BASE_URL}`"
 )
 API_KEY = ConfigKey(
     "apiKey",

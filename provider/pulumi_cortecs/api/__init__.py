@@ -3,7 +3,8 @@
 No Pulumi in here: the client is for any Python program (and the provider builds on it).
 """
 
-from pulumi_cortecs.api._client import DEFAULT_API_BASE_URL, Client
+from pulumi_cortecs._schema import DEFAULT_API_BASE_URL
+from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._models import (
     HardwareType,
     InitProgress,

@@ -30,6 +30,7 @@ from pulumi_cortecs._schema import (
     API_BASE_URL,
     CLIENT_ID,
     CLIENT_SECRET,
+    DEFAULT_API_BASE_URL,
     DEFAULT_WAIT_TIMEOUT_SECONDS,
     to_model_id,
 )
@@ -61,7 +62,6 @@ from pulumi_cortecs.api._starts import (
     StartLedger,
 )
 
-DEFAULT_API_BASE_URL = "https://cortecs.ai/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 logger = logging.getLogger("pulumi_cortecs.api")

@@ -24,6 +24,7 @@ from pulumi_cortecs._exceptions import (
     ServerError,
     WaitTimeoutError,
 )
+from pulumi_cortecs._schema import DEFAULT_API_BASE_URL
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
@@ -32,7 +33,6 @@ EXIT_CREDENTIALS = 3
 EXIT_INTERRUPTED = 130
 
 API_PATH = "/api/v1"
-EXAMPLE_API_BASE_URL = "https://cortecs.ai/api/v1"
 REFUSED_CREDENTIALS_HINT = (
     "check CORTECS_CLIENT_ID and CORTECS_CLIENT_SECRET (your cortecs.ai client id and secret)"
 )
@@ -124,7 +124,7 @@ def _missing_api_path(situation: Situation) -> str | None:
     fixed = f"{parts.scheme}://{parts.netloc}{path}{API_PATH}"
     return (
         f"{_url_and_source(situation)} does not end in {API_PATH}, where the API lives "
-        f"(e.g. {EXAMPLE_API_BASE_URL}): try {fixed}"
+        f"(e.g. {DEFAULT_API_BASE_URL}): try {fixed}"
     )
 
 

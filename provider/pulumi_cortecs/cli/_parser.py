@@ -9,9 +9,10 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 
 from pulumi_cortecs import __title__, __version__
+from pulumi_cortecs._schema import DEFAULT_API_BASE_URL
 from pulumi_cortecs._urls import without_userinfo
 from pulumi_cortecs.cli._commands import COMMANDS, with_credentials, without_credentials
-from pulumi_cortecs.cli._errors import EXAMPLE_API_BASE_URL, UsageError, join_names
+from pulumi_cortecs.cli._errors import UsageError, join_names
 
 PROG = "python -m pulumi_cortecs"
 API_BASE_URL_VARIABLE = "CORTECS_API_BASE_URL"
@@ -44,7 +45,7 @@ environment:
                  API credentials; {only}{join_names(needing)} {verb} them
                  ({join_names(free)} read the public catalog)
   {API_BASE_URL_VARIABLE}
-                 the API (default {EXAMPLE_API_BASE_URL}); --api-base-url overrides it
+                 the API (default {DEFAULT_API_BASE_URL}); --api-base-url overrides it
   COLUMNS        the width tables fit (default: the terminal's; no limit when piped)
 
 exit codes:
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-base-url",
         metavar="URL",
         default=argparse.SUPPRESS,
-        help=f"the API to talk to (default: ${API_BASE_URL_VARIABLE}, else {EXAMPLE_API_BASE_URL})",
+        help=f"the API to talk to (default: ${API_BASE_URL_VARIABLE}, else {DEFAULT_API_BASE_URL})",
     )
     common.add_argument(
         "-v",
@@ -152,5 +153,5 @@ def _bad_url(url: str, source: str, reason: str) -> UsageError:
     # A password in the URL is a credential: never echoed, even in a usage error.
     return UsageError(
         f"{source} {without_userinfo(url)!r} is not a URL the CLI can use: {reason}",
-        f"the API's URL looks like {EXAMPLE_API_BASE_URL}",
+        f"the API's URL looks like {DEFAULT_API_BASE_URL}",
     )
