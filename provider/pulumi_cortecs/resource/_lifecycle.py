@@ -18,6 +18,7 @@ from typing import Any
 
 import pulumi
 
+from pulumi_cortecs._command import command
 from pulumi_cortecs._exceptions import (
     ApiError,
     InitializationFailed,
@@ -107,7 +108,7 @@ class InstanceLifecycle:
         except UncertainStartError as error:
             path = context.journal.path(owner.project, owner.stack)
             raise ProvisioningError(
-                f"{error}. The start stays recorded in {path}: `cortecs-instances orphans` "
+                f"{error}. The start stays recorded in {path}: {command('orphans')} "
                 "lists it, and once the extra instances are dealt with, the next `pulumi up` "
                 "adopts the one it created"
             ) from None
@@ -285,7 +286,7 @@ class InstanceLifecycle:
         except Exception as cleanup_error:
             fate = (
                 f"It may still be billing: it was not seen stopped ({cleanup_error}); {kept}, "
-                f"and `cortecs-instances delete {instance_id}` stops and deletes it."
+                f"and {command(f'delete {instance_id}')} stops and deletes it."
             )
         else:
             if not_deleted is None:

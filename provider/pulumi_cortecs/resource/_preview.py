@@ -9,6 +9,7 @@ from typing import Any
 
 import pulumi
 
+from pulumi_cortecs._command import command
 from pulumi_cortecs._exceptions import ApiError, UnknownModelError
 from pulumi_cortecs._schema import (
     API_KEY,
@@ -114,7 +115,7 @@ def _check_against_catalog(
         model = context.catalog.model(model_id)
         hardware_types = context.catalog.hardware_types()
     except UnknownModelError as error:
-        return [Failure("model_id", f"{error}; `python -m pulumi_cortecs models` lists them")]
+        return [Failure("model_id", f"{error}; {command('models')} lists them")]
     except ApiError as error:
         return [Failure("model_id", f"could not be checked against the catalog: {error}")]
 
@@ -180,7 +181,7 @@ def _unpriced(
         Failure(
             "max_price_per_hour",
             f"cannot be checked, {unknown}. Set hardware_type_id to hardware the catalog "
-            "prices (`python -m pulumi_cortecs hardware`), or remove the limit of "
+            f"prices ({command('hardware')}), or remove the limit of "
             f"{shown(limit)}",
         )
     ]
