@@ -20,7 +20,7 @@ _SNAKE = {prop.camel_name: prop.name for prop in PROPERTIES}
 _CAMEL = {prop.name: prop.camel_name for prop in PROPERTIES if not prop.internal}
 _SECRET_OUTPUTS = {prop.name for prop in PROPERTIES if prop.secret}
 # An output that carries an input's values is as secret as any part of that input.
-_CARRIES = {"chat_openai_args": "chat_openai_kwargs"}
+_CARRIES = {prop.name: prop.carries for prop in PROPERTIES if prop.carries is not None}
 
 
 def plain(value: PropertyValue) -> Any:
