@@ -4,8 +4,8 @@ declared once.
 Each property is a field of :class:`InstanceInputs` (what a program declares) or
 :class:`InstanceState` (what the resource holds after apply), with its Python type, default
 and a :class:`Property` describing the rest: whether a change replaces the instance or
-updates it, whether it is sent to the API when starting, how an input is checked, whether it
-is secret, and its description. Everything that names a property derives from these two
+updates it, whether it is sent to the API when starting, how an input is checked, which
+input's values an output carries (and so its secrets), and its description. Everything that names a property derives from these two
 classes: ``ManagedInstanceArgs`` and the resource's output annotations, parsing and checking
 inputs, the diff, the start request, the outputs, matching an instance to a resource, the
 README's tables and the Pulumi package schema.
@@ -91,7 +91,6 @@ class Property:
     default: Any = None  # what an unset input becomes (None: unset, the API decides)
     required: bool = False
     start_arg: bool = False  # sent in POST /instances/start, and resolved by the API
-    secret: bool = False
     # An output's: the input whose values it carries; it is secret when that input may be.
     carries: str | None = None
     nullable: bool = False  # an output that may be null
@@ -362,8 +361,6 @@ def to_hf_name(model_id: str) -> str:
 
 
 # -- the resource ------------------------------------------------------------------------------
-
-_STARTED_WITH = "; changing it starts a new instance"
 
 
 @dataclass(frozen=True, kw_only=True)
