@@ -2,13 +2,13 @@
 declared once.
 
 Each property is a field of :class:`InstanceInputs` (what a program declares) or
-:class:`InstanceState` (what the resource holds after apply), with its Python type, default
-and a :class:`Property` describing the rest: whether a change replaces the instance or
-updates it, whether it is sent to the API when starting, how an input is checked, which
-input's values an output carries (and so its secrets), and its description. Everything that names a property derives from these two
-classes: ``ManagedInstanceArgs`` and the resource's output annotations, parsing and checking
-inputs, the diff, the start request, the outputs, matching an instance to a resource, the
-README's tables and the Pulumi package schema.
+:class:`InstanceState` (what the resource holds after apply), with its Python type, default and
+a :class:`Property` describing the rest: whether a change replaces the instance or updates it,
+whether it is sent to the API when starting, how an input is checked, which input's values an
+output carries (and so its secrets), and its description. Everything that names a property
+derives from these two classes: ``ManagedInstanceArgs`` and the resource's output annotations,
+parsing and checking inputs, the diff, the start request, the outputs, matching an instance to a
+resource, the README's tables and the Pulumi package schema.
 
 Nothing here imports Pulumi, httpx or pydantic: a Pulumi program loads this module.
 """

@@ -1,4 +1,4 @@
-"""A typed, thread-safe client for the cortecs.ai dedicated-instance API (see ``API.md``).
+"""A typed, thread-safe client for the cortecs.ai dedicated-instance API.
 
 One :class:`Client` holds one connection pool and one OAuth2 token for all its threads. Safe
 calls are retried on transient failures; ``start``, which bills a new instance every time it

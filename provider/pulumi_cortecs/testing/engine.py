@@ -1,11 +1,11 @@
 """Playing the Pulumi engine's part against the SDK's own dynamic-provider server.
 
-The CLI cannot be installed here, so these helpers do what the engine does (see
-shared/ENGINE-PROTOCOL.md): start ``python -u -m pulumi.dynamic`` in the project directory,
-read its port from the first stdout line, Configure it with the whole namespaced stack config,
-then call Check/Diff/Create/Read/Update/Delete over gRPC with the engine's argument conventions
-(old OUTPUTS as ``olds`` for Diff and Update). The serialized provider comes from constructing
-the real ManagedInstance under ``pulumi.runtime.set_mocks``.
+The CLI cannot be installed here, so these helpers do what the engine does: start ``python -u -m
+pulumi.dynamic`` in the project directory, read its port from the first stdout line, Configure
+it with the whole namespaced stack config, then call Check/Diff/Create/Read/Update/Delete over
+gRPC with the engine's argument conventions (old OUTPUTS as ``olds`` for Diff and Update). The
+serialized provider comes from constructing the real ManagedInstance under
+``pulumi.runtime.set_mocks``.
 """
 
 from __future__ import annotations
