@@ -33,7 +33,7 @@ from pulumi_cortecs.cli._errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
-    Failure,
+    CommandFailure,
     Situation,
     UsageError,
     failure,
@@ -145,7 +145,7 @@ def _width(out: TextIO) -> int | None:
     return None
 
 
-def _report(err: TextIO, found: Failure) -> None:
+def _report(err: TextIO, found: CommandFailure) -> None:
     err.write(f"{PROG}: error: {found.message}\n")
     if found.hint:
         err.write(f"hint: {found.hint}\n")
