@@ -51,20 +51,10 @@ def cortecs_api_process() -> Iterator[FakeApiProcess]:
 @pytest.fixture
 def cortecs_api(cortecs_api_process: FakeApiProcess) -> FakeApiProcess:
     """The session's fake API over HTTP, emptied and with its default settings."""
-    from pulumi_cortecs.testing import DEMO_API_KEY
+    from pulumi_cortecs.testing.fake._settings import defaults
 
     cortecs_api_process.reset()
-    cortecs_api_process.configure(
-        step_seconds=STEP_SECONDS,
-        num_steps=5,
-        running_at="end",
-        instant_models=False,
-        serving_delay=0.0,
-        ingress_errors=[],
-        api_era="today",
-        response_shape="newer",
-        api_key=DEMO_API_KEY,
-    )
+    cortecs_api_process.configure(**{**defaults(), "step_seconds": STEP_SECONDS})
     return cortecs_api_process
 
 
