@@ -81,11 +81,12 @@ def main(
     layout = Layout(width=_width(out), wide=getattr(args, "wide", False))
     verbose = getattr(args, "verbose", False)
     try:
-        with _logs.reporting(err, prog=PROG, max_attempts=MAX_ATTEMPTS, verbose=verbose):
+        with _logs.reporting(err, prog=PROG, verbose=verbose) as lines:
             url, source = api_base_url(args, os.environ)
             _check_confirmation(command, args, inp)
             settings = ClientSettings(api_base_url=url, max_attempts=MAX_ATTEMPTS)
             with (client_factory or default_client)(settings) as client:
+                client.event_hooks["retry"].append(lines.retried)
                 situation = Situation(
                     command.name, _commands.without_credentials(), client.api_base_url, source
                 )
