@@ -3,6 +3,7 @@ loaded through its entry point like any user's test suite would load it. Here on
 this suite independent of the environment that runs it."""
 
 import pytest
+from pulumi_cortecs import Client
 
 
 @pytest.fixture(autouse=True)
@@ -10,3 +11,9 @@ def no_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI fits its tables to COLUMNS when it is set (pytest-xdist's workers set it): the
     tests that want a width set it themselves."""
     monkeypatch.delenv("COLUMNS", raising=False)
+
+
+@pytest.fixture
+def client(cortecs_client: Client) -> Client:
+    """The plugin's ``cortecs_client``, under the name the client tests use."""
+    return cortecs_client

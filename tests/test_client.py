@@ -59,11 +59,9 @@ def api() -> Iterator[respx.MockRouter]:
 
 
 @pytest.fixture
-def client(cortecs_clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
-    for name in ("CORTECS_CLIENT_ID", "CORTECS_CLIENT_SECRET", "CORTECS_API_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    with Client(DEMO_CLIENT_ID, SECRET, sleep=cortecs_clock.sleep, clock=cortecs_clock) as client:
-        yield client
+def cortecs_credentials() -> tuple[str, str]:
+    """``client`` (the plugin's ``cortecs_client``) signs in with a canary secret."""
+    return DEMO_CLIENT_ID, SECRET
 
 
 # Configuration

@@ -6,7 +6,8 @@
 - The fake in its own process, steered through its admin endpoints (:class:`FakeApiProcess`).
 - A driver that plays the Pulumi engine's part against a provider process over gRPC
   (:class:`ProviderProcess`, :class:`Deployment`, :func:`program_inputs`).
-- pytest fixtures (``cortecs_clock``, ``cortecs_mock``, ``cortecs_api``, ``cortecs_engine``),
+- pytest fixtures (``cortecs_clock``, ``cortecs_mock``, ``cortecs_client``, ``cortecs_api``,
+  ``cortecs_engine``),
   registered as a pytest plugin when this package is installed.
 
 Names are imported on first use, so the plugin loads nothing heavy into a test session.
