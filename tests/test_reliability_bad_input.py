@@ -18,11 +18,10 @@ import respx
 from pulumi_cortecs import ApiError, Client, InstanceArgs
 from pulumi_cortecs._exceptions import MalformedResponseError, NotFoundError
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, FakeBackend, FakeServer
-from pulumi_cortecs.testing.engine import CheckFailed, Deployment, ProviderProcess
+from pulumi_cortecs.testing.engine import CheckFailed, Deployment, ProviderProcess, declare
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env
 
 from tests import LLAMA, LLAMA_ID
-from tests.test_engine_lifecycle import declare
 
 pytestmark = pytest.mark.engine
 

@@ -23,6 +23,7 @@ if typing.TYPE_CHECKING:
         Deployment,
         ProviderProcess,
         StateEntry,
+        declare,
         program_inputs,
     )
     from pulumi_cortecs.testing.fake import (
@@ -47,7 +48,8 @@ if typing.TYPE_CHECKING:
 
 _SUBMODULES: dict[str, str] = {
     **dict.fromkeys(
-        ("CheckFailed", "Deployment", "ProviderProcess", "StateEntry", "program_inputs"), "engine"
+        ("CheckFailed", "Deployment", "ProviderProcess", "StateEntry", "declare", "program_inputs"),
+        "engine",
     ),
     **dict.fromkeys(
         (
@@ -90,6 +92,7 @@ __all__ = [
     "ManualClock",
     "ProviderProcess",
     "StateEntry",
+    "declare",
     "journal_directory",
     "journaled_instances",
     "mock_api",

@@ -57,6 +57,14 @@ def program_inputs(
     return captured
 
 
+def declare(name: str = "chat", *, stack: str = "test", **inputs: Any) -> dict[str, Any]:
+    """The inputs the engine receives for ``ManagedInstance(name, **inputs)`` declared in
+    ``stack``: what a test hands :class:`Deployment` as one resource of a program."""
+    from pulumi_cortecs.resource import ManagedInstance
+
+    return program_inputs(lambda: [ManagedInstance(name, **inputs)], stack=stack)[name]
+
+
 def _to_struct(props: Mapping[str, Any]) -> Any:
     loop = asyncio.new_event_loop()
     try:
