@@ -26,13 +26,13 @@ from pulumi_cortecs._exceptions import (
     NotFoundError,
     UncertainStartError,
 )
+from pulumi_cortecs._rules import to_model_id
 from pulumi_cortecs._schema import (
     API_BASE_URL,
     CLIENT_ID,
     CLIENT_SECRET,
     DEFAULT_API_BASE_URL,
     DEFAULT_WAIT_TIMEOUT_SECONDS,
-    to_model_id,
 )
 from pulumi_cortecs._urls import without_userinfo
 from pulumi_cortecs.api import _responses, _retry, _waits

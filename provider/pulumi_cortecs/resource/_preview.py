@@ -11,6 +11,7 @@ import pulumi
 
 from pulumi_cortecs._command import command
 from pulumi_cortecs._exceptions import ApiError, UnknownModelError
+from pulumi_cortecs._rules import shown
 from pulumi_cortecs._schema import (
     API_KEY,
     CLIENT_SECRET,
@@ -18,7 +19,6 @@ from pulumi_cortecs._schema import (
     NAMESPACE,
     Change,
     ConfigKey,
-    shown,
 )
 from pulumi_cortecs.api._models import STOPPED, HardwareType, ModelPreview
 from pulumi_cortecs.resource._context import ProviderContext
