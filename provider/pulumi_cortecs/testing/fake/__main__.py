@@ -1,10 +1,7 @@
 """Run the fake cortecs.ai instance API as a local HTTP server.
 
-Usage:
-    python -m pulumi_cortecs.testing.fake [--host 127.0.0.1] [--port 0] [--step-seconds 1.0]
-        [--num-steps 5] [--running-at end|start] [--instant-models] [--era today|seed]
-        [--shape newer|older] [--serving-delay 0] [--ingress-errors 404,502] [--fault-rate 0]
-        [--seed 0] [--token-ttl 3600]
+The flags and their defaults (``--help``) come from the fake's settings
+(:mod:`~pulumi_cortecs.testing.fake._settings`).
 
 The first line on stdout is the API base URL (``http://127.0.0.1:PORT/api/v1``), so a script
 can start the fake with ``--port 0`` and read where it listens. The second line gives it and the
