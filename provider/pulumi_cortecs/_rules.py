@@ -69,6 +69,11 @@ def shown(value: Any) -> str:
     return text if len(text) <= _LONGEST_TEXT else f"{text[: _LONGEST_TEXT - 1]}…"
 
 
+def refused(allowed: str, value: Any) -> ValueError:
+    """The error a rule raises for ``value``: ``must be <allowed>, got <value shown>``."""
+    return ValueError(f"must be {allowed}, got {shown(value)}")
+
+
 def _scientific(number: int | float) -> str:
     if isinstance(number, float):
         return f"{number:.4g}"
@@ -96,16 +101,15 @@ class ModelName:
     allowed: str = "a Hugging Face model name such as 'org/model'"
 
     def parse(self, value: Any) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
+        name = Text(self.allowed).parse(value)
         # Refused here, not only encoded into the URL: no model has such a name, and a '?' or
         # a '#' would otherwise pass preview and fail `up`.
-        if not _MODEL_NAME.fullmatch(value.strip()):
+        if not _MODEL_NAME.fullmatch(name):
             raise ValueError(
                 f"must be {self.allowed}: letters, digits, '-', '_' and '.', with one '/' "
                 f"after the organisation; got {shown(value)}"
             )
-        return to_model_id(value)
+        return to_model_id(name)
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ class OwnerName:
     def parse(self, value: Any) -> str:
         parts = value.split("/", 2) if isinstance(value, str) else []
         if len(parts) != 3 or not all(part.strip() for part in parts):
-            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
+            raise refused(self.allowed, value)
         return str(value)
 
 
@@ -127,7 +131,7 @@ class Text:
 
     def parse(self, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
+            raise refused(self.allowed, value)
         return value.strip()
 
 
@@ -150,10 +154,10 @@ class WholeNumber:
         else:
             real = _finite(value)
             if real is None or not real.is_integer():
-                raise ValueError(f"must be {self.allowed}, got {shown(value)}")
+                raise refused(self.allowed, value)
             number = int(real)
         if number < self.low or (self.high is not None and number > self.high):
-            raise ValueError(f"must be {self.allowed}, got {shown(number)}")
+            raise refused(self.allowed, number)
         return number
 
 
@@ -167,7 +171,7 @@ class OneOf:
 
     def parse(self, value: Any) -> str:
         if value not in self.values:
-            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
+            raise refused(self.allowed, value)
         return str(value)
 
 
@@ -177,7 +181,7 @@ class Flag:
 
     def parse(self, value: Any) -> bool:
         if not isinstance(value, bool):
-            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
+            raise refused(self.allowed, value)
         return value
 
 
@@ -188,7 +192,7 @@ class PositiveNumber:
     def parse(self, value: Any) -> float:
         number = _finite(value)
         if number is None or not number > 0:
-            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
+            raise refused(self.allowed, value)
         return number
 
 
