@@ -269,8 +269,8 @@ def test_a_price_limit_on_hardware_of_unknown_price_fails_preview_saying_so(
     assert prop == "max_price_per_hour"
     assert reason == (
         "cannot be checked, the price of NVIDIA_L4_1 is unknown: the catalog's hardware types "
-        "lack it. Set hardware_type_id to hardware the catalog prices (`python -m "
-        "pulumi_cortecs hardware`), or remove the limit of 5.0"
+        "lack it. Set hardware_type_id to hardware the catalog prices (`cortecs-instances "
+        "hardware`), or remove the limit of 5.0"
     )
 
 
