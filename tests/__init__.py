@@ -5,10 +5,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from pulumi_cortecs._urls import DEFAULT_API_BASE_URL
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-BASE = "https://cortecs.ai/api/v1"
+BASE = DEFAULT_API_BASE_URL
 """The default API base URL, which the in-process fake (``cortecs_mock``) serves."""
 LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 """A model of the fake's catalog as users name it (its Hugging Face name)..."""

@@ -3,6 +3,7 @@ loaded through its entry point like any user's test suite would load it. Here on
 this suite independent of the environment that runs it."""
 
 import pytest
+from pulumi_cortecs import Client
 
 
 @pytest.fixture(autouse=True)
@@ -10,3 +11,28 @@ def no_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI fits its tables to COLUMNS when it is set (pytest-xdist's workers set it): the
     tests that want a width set it themselves."""
     monkeypatch.delenv("COLUMNS", raising=False)
+
+
+@pytest.fixture
+def client(cortecs_client: Client) -> Client:
+    """The plugin's ``cortecs_client``, under the name the client tests use."""
+    return cortecs_client
+
+
+# The tests that run the package in new Python processes (a CLI command, a script, an install,
+# a docs or package build): seconds each, so the fast loop (scripts/test-fast.sh) leaves them
+# to scripts/test.sh. Named here, in one place, rather than marked in each module.
+_SLOW_MODULES = ("test_docs", "test_packaging", "test_plain_install")
+_SLOW_TESTS = (
+    "test_module_",  # python -m pulumi_cortecs against the fake over HTTP
+    "test_readme_cli_example_runs_as_written",
+    "test_shell_snippets",
+    "test_example_as_a_script_reading_stdin",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+        if module in _SLOW_MODULES or item.name.startswith(_SLOW_TESTS):
+            item.add_marker(pytest.mark.slow)

@@ -14,11 +14,10 @@ import pytest
 from pulumi_cortecs._schema import API_KEY
 from pulumi_cortecs.resource._settings import ProviderSettings
 from pulumi_cortecs.testing import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from pulumi_cortecs.testing.engine import Deployment, ProviderProcess
+from pulumi_cortecs.testing.engine import Deployment, ProviderProcess, declare
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env
 
 from tests import LLAMA
-from tests.test_engine_lifecycle import declare
 
 OPENAI_KEY = "sk-openai-canary-19ad7c"
 

@@ -23,7 +23,6 @@ from pulumi_cortecs.cli import _main as cli
 from pulumi_cortecs.cli._parser import PROG, SCRIPT
 from pulumi_cortecs.cli._rows import InstanceRow
 from pulumi_cortecs.cli._tables import Column, format_age, format_table
-from pulumi_cortecs.cli._views import format_step
 from pulumi_cortecs.testing.fake import FakeBackend, ManualClock, mock_api
 from pulumi_cortecs.testing.fake.catalog import AVAILABLE_HARDWARE_TYPE_IDS, HARDWARE_TYPES, MODELS
 from pulumi_cortecs.testing.processes import (
@@ -607,7 +606,7 @@ def test_age_of_a_stopped_instance_stops_counting() -> None:
     )
     row = InstanceRow.of(instance, now)
     assert row.age_seconds == 2 * 3600
-    assert format_step(row) == "-"
+    assert row.progress == ""  # a stopped instance has no init step to show
 
 
 # as a subprocess, against the fake over HTTP

@@ -22,6 +22,7 @@ from pulumi_cortecs._exceptions import (
     RateLimitError,
     ServerError,
 )
+from pulumi_cortecs.api import RetryEvent
 from pulumi_cortecs.api._models import InstanceArgs
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, ManualClock
 
@@ -58,11 +59,9 @@ def api() -> Iterator[respx.MockRouter]:
 
 
 @pytest.fixture
-def client(cortecs_clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
-    for name in ("CORTECS_CLIENT_ID", "CORTECS_CLIENT_SECRET", "CORTECS_API_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    with Client(DEMO_CLIENT_ID, SECRET, sleep=cortecs_clock.sleep, clock=cortecs_clock) as client:
-        yield client
+def cortecs_credentials() -> tuple[str, str]:
+    """``client`` (the plugin's ``cortecs_client``) signs in with a canary secret."""
+    return DEMO_CLIENT_ID, SECRET
 
 
 # Configuration
@@ -369,6 +368,48 @@ def test_retry_after_is_honoured(
     assert route.call_count == 3
     assert cortecs_clock.sleeps[0] == 2.0
     assert 1.0 <= cortecs_clock.sleeps[1] <= 1.1  # the second backoff step, plus at most 10% jitter
+
+
+def test_retry_event_hooks_hear_of_each_retry(
+    api: respx.MockRouter, cortecs_clock: ManualClock
+) -> None:
+    api.get("/models/").mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "2"}, json={"detail": "Slow down"}),
+            httpx.Response(200, json={"models": []}),
+        ]
+    )
+    given: list[RetryEvent] = []
+    added: list[RetryEvent] = []
+    with Client(
+        DEMO_CLIENT_ID,
+        SECRET,
+        max_attempts=3,
+        sleep=cortecs_clock.sleep,
+        clock=cortecs_clock,
+        event_hooks={"retry": [given.append]},
+    ) as client:
+        client.event_hooks["retry"].append(added.append)
+        assert client.list_models() == []
+    assert (
+        given
+        == added
+        == [
+            RetryEvent(
+                method="GET",
+                path="/models/",
+                attempt=1,
+                max_attempts=3,
+                reason="GET /models/ failed with HTTP 429: Slow down",
+                delay=2.0,
+            )
+        ]
+    )
+
+
+def test_an_unknown_event_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown event 'request'; events are retry"):
+        Client(DEMO_CLIENT_ID, SECRET, event_hooks={"request": []})
 
 
 def test_retry_after_is_capped(api: respx.MockRouter, cortecs_clock: ManualClock) -> None:

@@ -271,9 +271,9 @@ def router() -> Iterator[respx.MockRouter]:
 
 
 @pytest.fixture
-def client(cortecs_clock: ManualClock) -> Iterator[Client]:
-    with Client(DEMO_CLIENT_ID, SECRET, sleep=cortecs_clock.sleep, clock=cortecs_clock) as client:
-        yield client
+def cortecs_credentials() -> tuple[str, str]:
+    """``client`` (the plugin's ``cortecs_client``) signs in with a canary secret."""
+    return DEMO_CLIENT_ID, SECRET
 
 
 @pytest.mark.parametrize("shape", ["newer", "older"])

@@ -32,14 +32,6 @@ def api(request: pytest.FixtureRequest, cortecs_clock: ManualClock) -> Iterator[
         yield backend
 
 
-@pytest.fixture
-def client(cortecs_clock: ManualClock) -> Iterator[Client]:
-    with Client(
-        DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, sleep=cortecs_clock.sleep, clock=cortecs_clock
-    ) as c:
-        yield c
-
-
 def test_lifecycle_start_wait_stop_restart_delete(api: FakeBackend, client: Client) -> None:
     started = client.start(InstanceArgs(model_id=LLAMA, num_workers=2))
     assert started.status == "pending" and started.base_url is None

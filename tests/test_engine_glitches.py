@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 from pulumi_cortecs import Client
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from pulumi_cortecs.testing.engine import Deployment, ProviderProcess
+from pulumi_cortecs.testing.engine import Deployment, ProviderProcess, declare
 from pulumi_cortecs.testing.processes import FakeApiProcess, journaled_instances
 
 from tests import LLAMA
-from tests.test_engine_lifecycle import declare
 
 pytestmark = pytest.mark.engine
 

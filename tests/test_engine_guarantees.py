@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 from pulumi_cortecs import Client, InstanceArgs
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from pulumi_cortecs.testing.engine import CheckFailed, Deployment, ProviderProcess
+from pulumi_cortecs.testing.engine import CheckFailed, Deployment, ProviderProcess, declare
 from pulumi_cortecs.testing.processes import FakeApiProcess
 
 from tests import LLAMA
-from tests.test_engine_lifecycle import declare
 
 pytestmark = pytest.mark.engine
 

@@ -7,24 +7,18 @@ from typing import Any
 
 import pytest
 from pulumi.runtime.proto import provider_pb2
-from pulumi_cortecs import ManagedInstance
 from pulumi_cortecs.testing.engine import (
     UNKNOWN,
     CheckFailed,
     Deployment,
     ProviderProcess,
-    program_inputs,
+    declare,
 )
 from pulumi_cortecs.testing.processes import FakeApiProcess
 
 from tests import LLAMA, LLAMA_ID
 
 pytestmark = pytest.mark.engine
-
-
-def declare(name: str = "chat", **inputs: Any) -> dict[str, Any]:
-    """The inputs the engine receives for ``ManagedInstance(name, **inputs)``."""
-    return program_inputs(lambda: [ManagedInstance(name, **inputs)])[name]
 
 
 def live(cortecs_api: FakeApiProcess) -> list[dict[str, Any]]:

@@ -12,6 +12,8 @@ import pytest
 from pulumi_cortecs import Client
 from pulumi_cortecs.testing import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pulumi_cortecs.testing.fake import FakeBackend, FakeServer, ManualClock
+from pulumi_cortecs.testing.fake.__main__ import parse_args
+from pulumi_cortecs.testing.fake._settings import BY_NAME, SETTINGS, defaults
 
 from tests import BASE, LLAMA_ID, signed_in
 
@@ -293,3 +295,18 @@ def test_the_knobs_from_the_command_line_and_the_process_helper() -> None:
         foreign = fake.add_foreign_instance(FOREIGN_ARGS, extra={"owner": "them"})
         listed = {i["instance_id"]: i for i in fake.instances()}
         assert listed[foreign]["args"] == FOREIGN_ARGS and listed[foreign]["status"] == "running"
+
+
+def test_every_setting_is_declared_once_with_the_default_a_backend_starts_with() -> None:
+    backend = FakeBackend()
+    assert {name: getattr(backend, name) for name in BY_NAME} == defaults()
+    with pytest.raises(ValueError, match="unknown setting 'stepseconds'"):
+        backend.configure(stepseconds=1)
+
+
+def test_the_command_line_sets_only_the_settings_it_is_given() -> None:
+    args = parse_args(["--step-seconds", "1,2", "--era", "seed", "--instant-models"])
+    given = {s.name: getattr(args, s.name) for s in SETTINGS if hasattr(args, s.name)}
+    assert given == {"step_seconds": [1.0, 2.0], "api_era": "seed", "instant_models": True}
+    backend = FakeBackend(**given)
+    assert (backend.step_seconds, backend.num_steps) == ((1.0, 2.0), 2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import httpx
 import pytest
@@ -23,8 +23,6 @@ from pulumi_cortecs.native._provider import NATIVE_NAMING
 from pulumi_cortecs.resource._readiness import FRESH_ENDPOINT_WINDOW, wait_until_answering
 from pulumi_cortecs.testing import (
     DEMO_API_KEY,
-    DEMO_CLIENT_ID,
-    DEMO_CLIENT_SECRET,
     FakeBackend,
     ManualClock,
 )
@@ -36,14 +34,6 @@ STATUS_GET = {"path": "/instances/*", "method": "GET"}  # a status request, not 
 START = "/api/v1/instances/start"
 CANARY_KEY = "canary-key-3e9a71"
 DEMO_KEY = Secret(DEMO_API_KEY)
-
-
-@pytest.fixture
-def client(cortecs_clock: ManualClock) -> Iterator[Client]:
-    with Client(
-        DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, sleep=cortecs_clock.sleep, clock=cortecs_clock
-    ) as client:
-        yield client
 
 
 def start(client: Client) -> str:

@@ -36,7 +36,7 @@ from pulumi_cortecs.testing import (
     program_inputs,
     provider_env,
 )
-from pulumi_cortecs.testing.engine import PROJECT
+from pulumi_cortecs.testing.engine import PROJECT, declare
 
 from tests import LLAMA, wait_for
 from tests.reliability import run_fault_lifecycles
@@ -70,7 +70,7 @@ class Stack:
         return self.provider
 
     def declare(self, name: str = "chat", **inputs: Any) -> dict[str, Any]:
-        return program_inputs(lambda: [ManagedInstance(name, **inputs)], stack=self.name)[name]
+        return declare(name, stack=self.name, **inputs)
 
     def up(self, **resources: dict[str, Any]) -> dict[str, str]:
         return self.deployment.up(resources)

@@ -24,6 +24,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from pulumi_cortecs import ManagedInstance, __version__
+from pulumi_cortecs._command import CLI_NAME
 from pulumi_cortecs.langchain import INSTALL_HINT
 from pulumi_cortecs.testing.engine import program_inputs
 
@@ -139,6 +140,7 @@ def test_the_metadata(dist: Path) -> None:
     assert not [r for r in requires if r.split()[0].split(">")[0] in {"ruff", "mypy", "pytest"}]
     assert "[pytest11]\ncortecs = pulumi_cortecs.testing.pytest_plugin" in entry_points
     assert "cortecs-instances = pulumi_cortecs.cli:main" in entry_points
+    assert f"{CLI_NAME} = pulumi_cortecs.cli:main" in entry_points  # what messages suggest
 
 
 def test_the_license_is_apache_2() -> None:

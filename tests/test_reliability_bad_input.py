@@ -18,11 +18,10 @@ import respx
 from pulumi_cortecs import ApiError, Client, InstanceArgs
 from pulumi_cortecs._exceptions import MalformedResponseError, NotFoundError
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, FakeBackend, FakeServer
-from pulumi_cortecs.testing.engine import CheckFailed, Deployment, ProviderProcess
+from pulumi_cortecs.testing.engine import CheckFailed, Deployment, ProviderProcess, declare
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env
 
 from tests import LLAMA, LLAMA_ID
-from tests.test_engine_lifecycle import declare
 
 pytestmark = pytest.mark.engine
 
@@ -276,8 +275,8 @@ def test_a_price_limit_on_hardware_of_unknown_price_fails_preview_saying_so(
     assert prop == "max_price_per_hour"
     assert reason == (
         "cannot be checked, the price of NVIDIA_L4_1 is unknown: the catalog's hardware types "
-        "lack it. Set hardware_type_id to hardware the catalog prices (`python -m "
-        "pulumi_cortecs hardware`), or remove the limit of 5.0"
+        "lack it. Set hardware_type_id to hardware the catalog prices (`cortecs-instances "
+        "hardware`), or remove the limit of 5.0"
     )
 
 

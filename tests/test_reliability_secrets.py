@@ -226,9 +226,9 @@ def registrations(
 
 
 def kept_secret(outputs: dict[str, Any], registration: Registration) -> set[Path_]:
-    """The outputs the engine keeps secret (ENGINE-PROTOCOL.md, "Secrets on the way back"):
-    those listed in additional_secret_outputs, and those under an input of the same key that
-    holds a secret, recursing where both are objects (the engine's annotateSecrets)."""
+    """The outputs the engine keeps secret: those listed in additional_secret_outputs, and
+    those under an input of the same key that holds a secret, recursing where both are objects
+    (the engine's annotateSecrets)."""
     listed = {(name,) for name in registration.additional_secret_outputs}
     return listed | _annotated(outputs, registration.wire_inputs, ())
 

@@ -10,6 +10,14 @@ from typing import Any
 import pytest
 from pulumi_cortecs import InstanceArgs, ManagedInstance, ManagedInstanceArgs
 from pulumi_cortecs._reference import with_tables
+from pulumi_cortecs._rules import (
+    ChatKwargs,
+    ModelName,
+    PositiveNumber,
+    WholeNumber,
+    credential_paths,
+    shown,
+)
 from pulumi_cortecs._schema import (
     INPUTS,
     OUTPUTS,
@@ -17,14 +25,8 @@ from pulumi_cortecs._schema import (
     START_ARGS,
     USER_INPUTS,
     Change,
-    ChatKwargs,
     InstanceInputs,
-    ModelName,
-    PositiveNumber,
-    WholeNumber,
-    credential_paths,
     names,
-    shown,
 )
 from pulumi_cortecs.resource._inputs import parse_inputs, start_args
 from pulumi_cortecs.resource._preview import diff

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
+from pulumi_cortecs._command import command
 from pulumi_cortecs._exceptions import JournalError
 from pulumi_cortecs.api._models import InstanceArgs
 from pulumi_cortecs.api._starts import StartIntent
@@ -380,7 +381,7 @@ def _file_safe(name: str) -> str:
 def _unreadable(path: Path, why: str) -> JournalError:
     return JournalError(
         f"the journal {path} cannot be read ({why}). It may record instances that are billing: "
-        f"list them with `cortecs-instances orphans --journal-dir {path.parent}`, then move "
+        f"list them with {command(f'orphans --journal-dir {path.parent}')}, then move "
         "the file aside"
     )
 

@@ -43,8 +43,6 @@ def _outputs() -> str:
 
 
 def _secret(prop: Property) -> str:
-    if prop.secret:
-        return "yes"
     # Any Output may turn out to be secret (see ManagedInstance).
     return f"when `{prop.carries}` holds an `Output`" if prop.carries else "no"
 

@@ -2,13 +2,13 @@
 declared once.
 
 Each property is a field of :class:`InstanceInputs` (what a program declares) or
-:class:`InstanceState` (what the resource holds after apply), with its Python type, default
-and a :class:`Property` describing the rest: whether a change replaces the instance or
-updates it, whether it is sent to the API when starting, how an input is checked, whether it
-is secret, and its description. Everything that names a property derives from these two
-classes: ``ManagedInstanceArgs`` and the resource's output annotations, parsing and checking
-inputs, the diff, the start request, the outputs, matching an instance to a resource, the
-README's tables and the Pulumi package schema.
+:class:`InstanceState` (what the resource holds after apply), with its Python type, default and
+a :class:`Property` describing the rest: whether a change replaces the instance or updates it,
+whether it is sent to the API when starting, how an input is checked, which input's values an
+output carries (and so its secrets), and its description. Everything that names a property
+derives from these two classes: ``ManagedInstanceArgs`` and the resource's output annotations,
+parsing and checking inputs, the diff, the start request, the outputs, matching an instance to a
+resource, the README's tables and the Pulumi package schema.
 
 Nothing here imports Pulumi, httpx or pydantic: a Pulumi program loads this module.
 """
@@ -16,51 +16,31 @@ Nothing here imports Pulumi, httpx or pydantic: a Pulumi program loads this modu
 from __future__ import annotations
 
 import copy
-import math
 import os
-import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any
 
-from pulumi_cortecs._urls import has_userinfo
+from pulumi_cortecs._rules import (
+    ChatKwargs,
+    Flag,
+    ModelName,
+    OneOf,
+    OwnerName,
+    PositiveNumber,
+    Rule,
+    Text,
+    WholeNumber,
+)
+from pulumi_cortecs._urls import DEFAULT_API_BASE_URL
 
 BILLING_INTERVALS: tuple[str, ...] = ("per_minute", "per_hour")
 MIN_WORKERS = 1
 MAX_WORKERS = 8
 DEFAULT_WAIT_TIMEOUT_SECONDS = 1800.0
-
-# How the names of credentials end, once lower-cased without separators: ``OPENAI_API_KEY``,
-# ``apiKey``, ``x-api-key``, ``Proxy-Authorization``, ``client_secret``, ``access_token``... A
-# suffix, so that ``max_tokens`` and ``tiktoken_model_name`` (ChatOpenAI's own) are not one.
-CREDENTIAL_KEY_ENDINGS: tuple[str, ...] = (
-    "apikey",
-    "accesskey",
-    "privatekey",
-    "secretkey",
-    "subscriptionkey",
-    "secret",
-    "password",
-    "passwd",
-    "passphrase",
-    "token",
-    "auth",
-    "authorization",
-    "bearer",
-    "cookie",
-    "credential",
-    "credentials",
-)
-# A Hugging Face name (``org/model``, or a bare ``model``) or the API's id (``org--model``):
-# what can be put into a URL's path as it is, and what the catalog can hold.
-_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
-# Past these lengths a value is abbreviated in messages: a number in scientific notation, a
-# text cut (``1e308`` as an int has 309 digits; a message should still fit on a screen).
-_LONGEST_NUMBER = 15
-_LONGEST_TEXT = 60
 
 
 class Change(Enum):
@@ -68,16 +48,6 @@ class Change(Enum):
 
     REPLACE = "replace"  # the API cannot change it in place: a new instance replaces the old
     UPDATE = "update"  # applied to the same instance
-
-
-class Rule(Protocol):
-    """How an input's value is checked: ``parse`` returns it normalised or raises ValueError
-    saying what is allowed; ``allowed`` says it for the documentation."""
-
-    @property
-    def allowed(self) -> str: ...
-
-    def parse(self, value: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -91,7 +61,6 @@ class Property:
     default: Any = None  # what an unset input becomes (None: unset, the API decides)
     required: bool = False
     start_arg: bool = False  # sent in POST /instances/start, and resolved by the API
-    secret: bool = False
     # An output's: the input whose values it carries; it is secret when that input may be.
     carries: str | None = None
     nullable: bool = False  # an output that may be null
@@ -163,206 +132,7 @@ def _output(description: str, *, nullable: bool = False, carries: str | None = N
     return field(default=None, metadata={_PROPERTY: spec})
 
 
-# -- rules -------------------------------------------------------------------------------------
-
-
-def shown(value: Any) -> str:
-    """``value`` as a message quotes it: its repr, a long number abbreviated (``1e+308``,
-    ``1.234e+39``) and a long text cut."""
-    text = repr(value)
-    if isinstance(value, bool):
-        return text
-    if isinstance(value, int | float):
-        return text if len(text) <= _LONGEST_NUMBER else _scientific(value)
-    return text if len(text) <= _LONGEST_TEXT else f"{text[: _LONGEST_TEXT - 1]}…"
-
-
-def _scientific(number: int | float) -> str:
-    if isinstance(number, float):
-        return f"{number:.4g}"
-    # Digit by digit: an int can be too large for a float.
-    sign, digits = ("-" if number < 0 else ""), str(abs(number))
-    fraction = digits[1:4].rstrip("0")
-    return f"{sign}{digits[0]}{'.' + fraction if fraction else ''}e+{len(digits) - 1}"
-
-
-def _finite(value: Any) -> float | None:
-    """``value`` as a float when it is a finite number (never a bool), else ``None``."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:  # an int beyond any float
-        return None
-    return number if math.isfinite(number) else None
-
-
-@dataclass(frozen=True)
-class ModelName:
-    """A Hugging Face name (``org/model``) or the API's id (``org--model``), as the API's id."""
-
-    allowed: str = "a Hugging Face model name such as 'org/model'"
-
-    def parse(self, value: Any) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
-        # Refused here, not only encoded into the URL: no model has such a name, and a '?' or
-        # a '#' would otherwise pass preview and fail `up`.
-        if not _MODEL_NAME.fullmatch(value.strip()):
-            raise ValueError(
-                f"must be {self.allowed}: letters, digits, '-', '_' and '.', with one '/' "
-                f"after the organisation; got {shown(value)}"
-            )
-        return to_model_id(value)
-
-
-@dataclass(frozen=True)
-class OwnerName:
-    """``project/stack/resource``: the resource an instance belongs to."""
-
-    allowed: str = "project/stack/resource"
-
-    def parse(self, value: Any) -> str:
-        parts = value.split("/", 2) if isinstance(value, str) else []
-        if len(parts) != 3 or not all(part.strip() for part in parts):
-            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
-        return str(value)
-
-
-@dataclass(frozen=True)
-class Text:
-    allowed: str = "a non-empty string"
-
-    def parse(self, value: Any) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
-        return value.strip()
-
-
-@dataclass(frozen=True)
-class WholeNumber:
-    low: int
-    high: int | None = None
-
-    @property
-    def allowed(self) -> str:
-        if self.high is None:
-            return f"a whole number of at least {self.low}"
-        return f"a whole number from {self.low} to {self.high}"
-
-    def parse(self, value: Any) -> int:
-        # Floats are how the wire sends numbers: 8000.0 is 8000, but 8000.5, inf and nan are
-        # not whole numbers. Ints are exact at any size.
-        if isinstance(value, int) and not isinstance(value, bool):
-            number = value
-        else:
-            real = _finite(value)
-            if real is None or not real.is_integer():
-                raise ValueError(f"must be {self.allowed}, got {shown(value)}")
-            number = int(real)
-        if number < self.low or (self.high is not None and number > self.high):
-            raise ValueError(f"must be {self.allowed}, got {shown(number)}")
-        return number
-
-
-@dataclass(frozen=True)
-class OneOf:
-    values: tuple[str, ...]
-
-    @property
-    def allowed(self) -> str:
-        return f"one of {', '.join(self.values)}"
-
-    def parse(self, value: Any) -> str:
-        if value not in self.values:
-            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
-        return str(value)
-
-
-@dataclass(frozen=True)
-class Flag:
-    allowed: str = "true or false"
-
-    def parse(self, value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
-        return value
-
-
-@dataclass(frozen=True)
-class PositiveNumber:
-    allowed: str = "a finite number greater than 0"
-
-    def parse(self, value: Any) -> float:
-        number = _finite(value)
-        if number is None or not number > 0:
-            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
-        return number
-
-
-@dataclass(frozen=True)
-class ChatKwargs:
-    allowed: str = "a mapping of ChatOpenAI keyword arguments, without credentials"
-
-    def parse(self, value: Any) -> dict[str, Any]:
-        if not isinstance(value, Mapping):
-            raise ValueError(
-                f"must be a mapping of ChatOpenAI keyword arguments, got {shown(value)}"
-            )
-        # Sorted: the engine does not keep the order of a mapping's keys.
-        credentials = sorted(credential_paths(value))
-        if credentials:
-            # Named by where they are, never by their values.
-            raise ValueError(
-                f"must not carry credentials ({', '.join(credentials)}): inputs and outputs "
-                "are kept in state and shown in diffs. chat_model() passes the instances' key "
-                "(CORTECS_API_KEY); give other credentials where you build it (e.g. "
-                "chat_model(outputs, default_headers=...))"
-            )
-        return dict(value)
-
-
-def credential_paths(value: Any, path: str = "") -> list[str]:
-    """Where ``value`` holds a credential, at any depth: each key named like one (in any case
-    and spelling), and each URL with a user or password, as a path (``default_headers.
-    Authorization``, ``proxies[0]``)."""
-    if isinstance(value, Mapping):
-        found: list[str] = []
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if _is_credential_key(str(key)):
-                found.append(here)
-            else:
-                found += credential_paths(item, here)
-        return found
-    if isinstance(value, list | tuple):
-        return [
-            inner
-            for index, item in enumerate(value)
-            for inner in credential_paths(item, f"{path}[{index}]")
-        ]
-    if isinstance(value, str) and has_userinfo(value):
-        return [f"{path} (a URL with a user or password)"]
-    return []
-
-
-def _is_credential_key(key: str) -> bool:
-    return re.sub(r"[^a-z0-9]", "", key.lower()).endswith(CREDENTIAL_KEY_ENDINGS)
-
-
-def to_model_id(name: str) -> str:
-    """The API's model id for a Hugging Face name: ``org/model`` becomes ``org--model``."""
-    return name.strip().replace("/", "--")
-
-
-def to_hf_name(model_id: str) -> str:
-    """The Hugging Face name (what an OpenAI-compatible endpoint expects) for a model id."""
-    return model_id.replace("--", "/")
-
-
 # -- the resource ------------------------------------------------------------------------------
-
-_STARTED_WITH = "; changing it starts a new instance"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -578,7 +348,7 @@ CLIENT_SECRET = ConfigKey(
     "clientSecret", "CORTECS_CLIENT_SECRET", "OAuth2 client secret", secret=True
 )
 API_BASE_URL = ConfigKey(
-    "apiBaseUrl", "CORTECS_API_BASE_URL", "the API; default `https://cortecs.ai/api/v1`"
+    "apiBaseUrl", "CORTECS_API_BASE_URL", f"the API; default `{DEFAULT_API_BASE_URL}`"
 )
 API_KEY = ConfigKey(
     "apiKey",

@@ -30,7 +30,7 @@ _SECRET_PLACEHOLDER = "[secret]"
 def chat_openai_args(source: Instance | Mapping[str, Any]) -> dict[str, Any]:
     """The ``ChatOpenAI`` keyword arguments of an instance, without the API key.
 
-    ``source`` is an :class:`~provider.models.Instance`, a ``chat_openai_args`` mapping (with
+    ``source`` is an :class:`~pulumi_cortecs.api.Instance`, a ``chat_openai_args`` mapping (with
     ``model_name`` and ``base_url``, as a ManagedInstance exports it), or a mapping of a
     resource's outputs that holds ``chat_openai_args``. Raises :class:`InstanceNotServingError`
     when there is no ``base_url`` yet, and ``ValueError`` for a mapping of another shape.

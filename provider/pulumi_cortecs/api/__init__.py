@@ -15,6 +15,7 @@ from pulumi_cortecs.api._models import (
     PriceInfo,
 )
 from pulumi_cortecs.api._polling import Observation, PollPolicy, ProportionalPollPolicy
+from pulumi_cortecs.api._retry import RetryEvent
 
 __all__ = [
     "DEFAULT_API_BASE_URL",
@@ -29,4 +30,5 @@ __all__ = [
     "PollPolicy",
     "PriceInfo",
     "ProportionalPollPolicy",
+    "RetryEvent",
 ]

@@ -1,4 +1,4 @@
-"""A typed, thread-safe client for the cortecs.ai dedicated-instance API (see ``API.md``).
+"""A typed, thread-safe client for the cortecs.ai dedicated-instance API.
 
 One :class:`Client` holds one connection pool and one OAuth2 token for all its threads. Safe
 calls are retried on transient failures; ``start``, which bills a new instance every time it
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -27,7 +27,13 @@ from pulumi_cortecs._exceptions import (
     UncertainStartError,
     UnknownModelError,
 )
-from pulumi_cortecs._schema import API_BASE_URL, CLIENT_ID, CLIENT_SECRET, to_hf_name, to_model_id
+from pulumi_cortecs._rules import to_hf_name, to_model_id
+from pulumi_cortecs._schema import (
+    API_BASE_URL,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    DEFAULT_WAIT_TIMEOUT_SECONDS,
+)
 from pulumi_cortecs._urls import DEFAULT_API_BASE_URL, without_userinfo
 from pulumi_cortecs.api import _responses, _retry, _waits
 from pulumi_cortecs.api._auth import ClientCredentials, Redactor, Secret, SecretBody
@@ -48,6 +54,7 @@ from pulumi_cortecs.api._models import (
 )
 from pulumi_cortecs.api._polling import PollPolicy, ProportionalPollPolicy
 from pulumi_cortecs.api._responses import Body
+from pulumi_cortecs.api._retry import RetryEvent
 from pulumi_cortecs.api._starts import (
     SETTLE_SECONDS,
     START_PATH,
@@ -64,13 +71,53 @@ logger = logging.getLogger("pulumi_cortecs.api")
 T = TypeVar("T")
 TOKEN_PATH = "/oauth2/token"
 
+RetryHook = Callable[[RetryEvent], None]
+EVENTS = ("retry",)
+"""The events a :class:`Client` calls hooks for (``event_hooks``)."""
+
 _REFUSED_CREDENTIALS = (
     "The client id/secret were refused; check CORTECS_CLIENT_ID and CORTECS_CLIENT_SECRET"
 )
 
 
 class Client:
-    """The dedicated-instance API: catalog, instance lifecycle, and waiting for a status."""
+    """The dedicated-instance API: catalog, instance lifecycle, and waiting for a status.
+
+    Usage::
+
+        with Client() as client:  # credentials from CORTECS_CLIENT_ID/_SECRET
+            client.list_models()
+
+    **Parameters:**
+
+    * **client_id** - *(optional)* The OAuth2 client id; default ``CORTECS_CLIENT_ID``.
+    * **client_secret** - *(optional)* The OAuth2 client secret; default
+      ``CORTECS_CLIENT_SECRET``. Kept wrapped, and redacted from every message and log line.
+    * **api_base_url** - *(optional)* The API's URL; default ``CORTECS_API_BASE_URL``, else
+      :data:`~pulumi_cortecs.api.DEFAULT_API_BASE_URL`. A user and password in it (a
+      gateway's) are sent as basic auth where no token is, and never shown.
+    * **timeout** - *(optional)* The timeout of each HTTP request, as httpx takes it (seconds,
+      or an :class:`httpx.Timeout`); default 30 s, 10 s to connect.
+    * **max_attempts** - *(optional)* Tries per call, at least 1; a call is tried again only
+      after a transient failure (429, 5xx, a connection error) and only when repeating it is
+      safe. Default 5.
+    * **max_backoff** - *(optional)* The longest wait between two tries, in seconds (a
+      server's ``Retry-After`` is capped at it too). Default 30.
+    * **sleep** - *(optional)* How the client waits (between tries and polls); default
+      :func:`time.sleep`. Tests pass a fake clock's.
+    * **clock** - *(optional)* Monotonic seconds, for timeouts and polling; default
+      :func:`time.monotonic`.
+    * **transport** - *(optional)* The httpx transport requests go through (e.g. a mock);
+      default httpx's.
+    * **poll_policy** - *(optional)* Makes a fresh :class:`~pulumi_cortecs.api.PollPolicy` for
+      each wait; default :class:`~pulumi_cortecs.api.ProportionalPollPolicy`.
+    * **settle_seconds** - *(optional)* After a start whose answer was lost, how long the
+      instance list is watched for the instance it may have made before the start is judged.
+    * **event_hooks** - *(optional)* A mapping of event names to lists of callables, as httpx
+      takes them. The one event is ``"retry"``: each hook gets a
+      :class:`~pulumi_cortecs.api.RetryEvent` before the client waits to try a call again.
+      Hooks can also be added later, through :attr:`event_hooks`.
+    """
 
     def __init__(
         self,
@@ -86,6 +133,7 @@ class Client:
         transport: httpx.BaseTransport | None = None,
         poll_policy: Callable[[], PollPolicy] = ProportionalPollPolicy,
         settle_seconds: float = SETTLE_SECONDS,
+        event_hooks: Mapping[str, Sequence[RetryHook]] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -99,6 +147,7 @@ class Client:
         self._sleep = sleep
         self._clock = clock
         self._poll_policy = poll_policy
+        self.event_hooks = event_hooks or {}
         self._redact = Redactor()
         self._redact.add(self._client_secret)
         self._url_auth = _userinfo_auth(base_url, self._redact)
@@ -118,6 +167,18 @@ class Client:
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
             headers={"Accept": "application/json"},
         )
+
+    @property
+    def event_hooks(self) -> dict[str, list[RetryHook]]:
+        """The hooks by event (``{"retry": [...]}``); append to a list to add one."""
+        return self._event_hooks
+
+    @event_hooks.setter
+    def event_hooks(self, hooks: Mapping[str, Sequence[RetryHook]]) -> None:
+        unknown = sorted(set(hooks) - set(EVENTS))
+        if unknown:
+            raise ValueError(f"unknown event {unknown[0]!r}; events are {', '.join(EVENTS)}")
+        self._event_hooks = {event: list(hooks.get(event, ())) for event in EVENTS}
 
     @property
     def api_base_url(self) -> str:
@@ -321,7 +382,7 @@ class Client:
         self,
         instance_id: str,
         *,
-        timeout: float = 1800.0,
+        timeout: float = DEFAULT_WAIT_TIMEOUT_SECONDS,
         on_progress: Callable[[Instance], None] | None = None,
     ) -> Instance:
         """Poll until the instance runs; fail fast if it is stopped instead. Only a confirmed
@@ -333,7 +394,7 @@ class Client:
         self,
         instance_id: str,
         *,
-        timeout: float = 600.0,
+        timeout: float = _waits.STOP_TIMEOUT_SECONDS,
         on_progress: Callable[[Instance], None] | None = None,
     ) -> Instance:
         return self._wait(instance_id, STOPPED, timeout, on_progress)
@@ -416,7 +477,7 @@ class Client:
             max_attempts=self._max_attempts,
             backoff=self._backoff,
             sleep=self._sleep,
-            before_sleep=self._log_retry,
+            before_sleep=lambda state: self._retrying(method, path, state),
         )
         try:
             return retrying(attempt)
@@ -464,17 +525,27 @@ class Client:
                 hint=_REFUSED_CREDENTIALS,
             ) from None
 
-    # Logging
+    # Retries: logged, and told to the hooks
 
-    def _log_retry(self, state: tenacity.RetryCallState) -> None:
+    def _retrying(self, method: str, path: str, state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
-        delay = state.next_action.sleep if state.next_action else 0.0
+        event = RetryEvent(
+            method=method,
+            path=path,
+            attempt=state.attempt_number,
+            max_attempts=self._max_attempts,
+            reason=self._describe(exc),
+            delay=state.next_action.sleep if state.next_action else 0.0,
+        )
         logger.info(
             "Attempt %d failed (%s); retrying in %.1f s",
-            state.attempt_number,
-            self._describe(exc),
-            delay,
+            event.attempt,
+            event.reason,
+            event.delay,
+            extra={"retry_event": event},
         )
+        for hook in self._event_hooks["retry"]:
+            hook(event)
 
     def _describe(self, exc: BaseException | None) -> str:
         if isinstance(exc, ApiError):

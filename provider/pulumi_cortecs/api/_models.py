@@ -30,13 +30,8 @@ from typing import Any, TypeVar
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pulumi_cortecs._schema import (
-    BILLING_INTERVALS,
-    MAX_WORKERS,
-    MIN_WORKERS,
-    to_hf_name,
-    to_model_id,
-)
+from pulumi_cortecs._rules import to_hf_name, to_model_id
+from pulumi_cortecs._schema import BILLING_INTERVALS, MAX_WORKERS, MIN_WORKERS
 
 PENDING = "pending"
 RUNNING = "running"

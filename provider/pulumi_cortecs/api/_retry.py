@@ -6,6 +6,7 @@ import email.utils
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import httpx
 import tenacity
@@ -26,6 +27,23 @@ AMBIGUOUS = (
     httpx.WriteError,
     httpx.RemoteProtocolError,
 )
+
+
+@dataclass(frozen=True)
+class RetryEvent:
+    """A call failed transiently and is about to be made again: what a ``retry`` event hook
+    of :class:`~pulumi_cortecs.api.Client` receives."""
+
+    method: str
+    path: str
+    attempt: int
+    """The attempt that failed, from 1; the next one is ``attempt + 1``."""
+    max_attempts: int
+    reason: str
+    """Why it failed, with any secret redacted (``HTTP 503: Service Unavailable``)."""
+    delay: float
+    """Seconds until the next attempt."""
+
 
 _INITIAL_BACKOFF = 0.5
 _JITTER = 0.1  # up to 10% more, so clients that failed together do not retry together

@@ -26,6 +26,7 @@ from typing import Protocol
 
 import httpx
 
+from pulumi_cortecs._command import command
 from pulumi_cortecs._exceptions import ApiError, UncertainStartError
 from pulumi_cortecs.api import _retry
 from pulumi_cortecs.api._defaults import started_with
@@ -204,8 +205,8 @@ class Starter:
                 if unreadable
                 else "several new instances have the same arguments"
             )
-            + ". None was taken. Check them (`cortecs-instances instances "
-            f"{' '.join(ids)}`) and delete any that no stack owns",
+            + f". None was taken. Check them ({command('instances ' + ' '.join(ids))}) and "
+            "delete any that no stack owns",
             method="POST",
             path=START_PATH,
             candidates=ids,

@@ -30,6 +30,10 @@ from pulumi_cortecs.api._polling import UNCONFIRMED, Observation, PollPolicy
 
 logger = logging.getLogger("pulumi_cortecs.api")
 
+STOP_TIMEOUT_SECONDS = 600.0
+"""How long a wait for a stop takes before it gives up: the API deletes only stopped
+instances, so a delete (the provider's or the CLI's) waits this long for its stop."""
+
 # Gone means this many 404s in a row, spread over at least this long, and then the list: long
 # enough for an API to catch up with its own writes, short enough for a cleanup to wait out.
 GONE_ANSWERS = 3

@@ -25,10 +25,6 @@ class _Verb:
 _STOP = _Verb("stop", "stopped")
 _DELETE = _Verb("delete", "deleted")
 
-STOP_TIMEOUT = 600.0
-"""How long ``delete`` waits for an instance it stopped to be stopped (the API deletes only
-stopped instances)."""
-
 
 def stop_rows(ctx: Context, args: argparse.Namespace) -> list[OutcomeRow]:
     """Stop the instances named; an instance already stopped is left as it is."""
@@ -91,7 +87,7 @@ def _stop(ctx: Context, instance: Instance) -> None:
     stopped = ctx.client.stop(instance.instance_id)
     if stopped.status != STOPPED:
         ctx.say(f"{instance.instance_id}  {stopped.status}: waiting for it to stop")
-        ctx.client.wait_until_stopped(instance.instance_id, timeout=STOP_TIMEOUT)
+        ctx.client.wait_until_stopped(instance.instance_id)
 
 
 def _step(

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from pulumi_cortecs._schema import DEFAULT_WAIT_TIMEOUT_SECONDS
 from pulumi_cortecs.cli import _actions, _queries, _views
 from pulumi_cortecs.cli._context import Context
 from pulumi_cortecs.cli._rows import STATUSES, Row
@@ -105,9 +106,9 @@ COMMANDS: tuple[Command[Any], ...] = (
             argument(
                 "--timeout",
                 type=float,
-                default=1800.0,
+                default=DEFAULT_WAIT_TIMEOUT_SECONDS,
                 metavar="SECONDS",
-                help="how long --watch waits for each instance (default: 1800)",
+                help="how long --watch waits for each instance (default: %(default)g)",
             ),
         ),
     ),

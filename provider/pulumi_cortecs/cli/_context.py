@@ -12,7 +12,7 @@ from pulumi_cortecs import Client
 from pulumi_cortecs.cli._tables import Layout
 
 MAX_ATTEMPTS = 5
-"""Tries per API call (the client's default), shown in ``retrying (n/m)`` lines."""
+"""Tries per API call (the client's default)."""
 
 
 @dataclass(frozen=True)

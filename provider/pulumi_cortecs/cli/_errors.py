@@ -62,7 +62,7 @@ class Declined(Exception):
 
 
 @dataclass(frozen=True)
-class Failure:
+class CommandFailure:
     """What a failed command exits with, its message for stderr, and maybe a hint."""
 
     exit_code: int
@@ -82,9 +82,9 @@ class Situation:
     """Where that came from: ``--api-base-url``, ``CORTECS_API_BASE_URL`` or ``the default``."""
 
 
-def _missing_credentials(_: MissingCredentialsError, situation: Situation) -> Failure:
+def _missing_credentials(_: MissingCredentialsError, situation: Situation) -> CommandFailure:
     free = join_names(situation.commands_without_credentials)
-    return Failure(
+    return CommandFailure(
         EXIT_CREDENTIALS,
         f"`{situation.command}` needs API credentials: set the CORTECS_CLIENT_ID and "
         "CORTECS_CLIENT_SECRET environment variables (your cortecs.ai client id and secret). "
@@ -92,67 +92,71 @@ def _missing_credentials(_: MissingCredentialsError, situation: Situation) -> Fa
     )
 
 
-def _unusable_credentials(exc: UnusableCredentials, _: Situation) -> Failure:
-    return Failure(EXIT_CREDENTIALS, exc.message)
+def _unusable_credentials(exc: UnusableCredentials, _: Situation) -> CommandFailure:
+    return CommandFailure(EXIT_CREDENTIALS, exc.message)
 
 
-def _refused_credentials(exc: AuthenticationError, _: Situation) -> Failure:
+def _refused_credentials(exc: AuthenticationError, _: Situation) -> CommandFailure:
     # Built from the error's fields: its message may carry the client's own advice.
     if exc.status_code is not None and exc.method and exc.path:
         said = f": {exc.server_message}" if exc.server_message else ""
         what = f"{exc.method} {exc.path} answered HTTP {exc.status_code}{said}"
     else:
         what = exc.message
-    return Failure(
+    return CommandFailure(
         EXIT_CREDENTIALS, f"the credentials were refused ({what})", REFUSED_CREDENTIALS_HINT
     )
 
 
-def _unreachable(exc: ApiConnectionError, situation: Situation) -> Failure:
-    return Failure(
+def _unreachable(exc: ApiConnectionError, situation: Situation) -> CommandFailure:
+    return CommandFailure(
         EXIT_API_ERROR,
         exc.message,
         f"is {_url_and_source(situation)} right? Check it, and the network (proxy, VPN)",
     )
 
 
-def _not_the_api(exc: ApiError, situation: Situation) -> Failure:
+def _not_the_api(exc: ApiError, situation: Situation) -> CommandFailure:
     """A 404 on a path the API has, or a body it would never send: maybe not the API's URL."""
     hint = missing_api_path(situation.api_base_url, _url_and_source(situation))
     if hint is None and isinstance(exc, MalformedResponseError):
         hint = (
             f"is {_url_and_source(situation)} the cortecs.ai API? It answered like something else"
         )
-    return Failure(EXIT_API_ERROR, exc.message, hint)
+    return CommandFailure(EXIT_API_ERROR, exc.message, hint)
 
 
-def _timed_out(exc: WaitTimeoutError, _: Situation) -> Failure:
-    return Failure(EXIT_API_ERROR, exc.message, "it may still get there: raise --timeout")
+def _timed_out(exc: WaitTimeoutError, _: Situation) -> CommandFailure:
+    return CommandFailure(EXIT_API_ERROR, exc.message, "it may still get there: raise --timeout")
 
 
-def _rate_limited(exc: RateLimitError, _: Situation) -> Failure:
-    return Failure(EXIT_API_ERROR, exc.message, "the API is limiting requests: try again later")
+def _rate_limited(exc: RateLimitError, _: Situation) -> CommandFailure:
+    return CommandFailure(
+        EXIT_API_ERROR, exc.message, "the API is limiting requests: try again later"
+    )
 
 
-def _server_failed(exc: ServerError, _: Situation) -> Failure:
-    return Failure(EXIT_API_ERROR, exc.message, "the API failed on every try: try again later")
+def _server_failed(exc: ServerError, _: Situation) -> CommandFailure:
+    return CommandFailure(
+        EXIT_API_ERROR, exc.message, "the API failed on every try: try again later"
+    )
 
 
-def _api_error(exc: ApiError, _: Situation) -> Failure:
-    return Failure(EXIT_API_ERROR, exc.message)
+def _api_error(exc: ApiError, _: Situation) -> CommandFailure:
+    return CommandFailure(EXIT_API_ERROR, exc.message)
 
 
-def _usage(exc: UsageError, _: Situation) -> Failure:
-    return Failure(EXIT_USAGE, exc.message, exc.hint)
+def _usage(exc: UsageError, _: Situation) -> CommandFailure:
+    return CommandFailure(EXIT_USAGE, exc.message, exc.hint)
 
 
-def _declined(exc: Declined, _: Situation) -> Failure:
-    return Failure(EXIT_API_ERROR, exc.message)
+def _declined(exc: Declined, _: Situation) -> CommandFailure:
+    return CommandFailure(EXIT_API_ERROR, exc.message)
 
 
-def _unreadable(exc: ValueError | KeyError, _: Situation) -> Failure:
+def _unreadable(exc: ValueError | KeyError, _: Situation) -> CommandFailure:
     # pydantic's ValidationError is a ValueError; a missing field a KeyError.
-    return Failure(EXIT_API_ERROR, f"the API sent an answer this client cannot read: {exc}")
+    return CommandFailure(EXIT_API_ERROR, f"the API sent an answer this client cannot read: {exc}")
 
 
 E = TypeVar("E", bound=BaseException)
@@ -163,9 +167,9 @@ class _Explainer(Generic[E]):
     """How to report one type of exception."""
 
     type: type[E]
-    explain: Callable[[E, Situation], Failure]
+    explain: Callable[[E, Situation], CommandFailure]
 
-    def __call__(self, exc: BaseException, situation: Situation) -> Failure | None:
+    def __call__(self, exc: BaseException, situation: Situation) -> CommandFailure | None:
         return self.explain(exc, situation) if isinstance(exc, self.type) else None
 
 
@@ -188,7 +192,7 @@ _EXPLAINERS: tuple[_Explainer[Any], ...] = (
 )
 
 
-def failure(exc: BaseException, situation: Situation) -> Failure | None:
+def failure(exc: BaseException, situation: Situation) -> CommandFailure | None:
     """What to report for ``exc``, or ``None`` when it is not a failure the CLI explains."""
     for explainer in _EXPLAINERS:
         found = explainer(exc, situation)

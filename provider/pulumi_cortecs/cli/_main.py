@@ -35,7 +35,7 @@ from pulumi_cortecs.cli._errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
-    Failure,
+    CommandFailure,
     Situation,
     UnusableCredentials,
     UsageError,
@@ -85,11 +85,12 @@ def main(
     layout = Layout(width=_width(out), wide=getattr(args, "wide", False))
     verbose = getattr(args, "verbose", False)
     try:
-        with _logs.reporting(err, prog=prog, max_attempts=MAX_ATTEMPTS, verbose=verbose):
+        with _logs.reporting(err, prog=prog, verbose=verbose) as lines:
             url, source = api_base_url(args, os.environ)
             _check_confirmation(command, args, inp)
             settings = ClientSettings(api_base_url=url, max_attempts=MAX_ATTEMPTS)
             with (client_factory or default_client)(settings) as client:
+                client.event_hooks["retry"].append(lines.retried)
                 situation = Situation(
                     command.name, _commands.without_credentials(), client.api_base_url, source
                 )
@@ -158,7 +159,7 @@ def _width(out: TextIO) -> int | None:
     return None
 
 
-def _report(err: TextIO, prog: str, found: Failure) -> None:
+def _report(err: TextIO, prog: str, found: CommandFailure) -> None:
     err.write(f"{prog}: error: {found.message}\n")
     if found.hint:
         err.write(f"hint: {found.hint}\n")

@@ -19,6 +19,7 @@ from pulumi_cortecs import (
     NotFoundError,
     PriceInfo,
 )
+from pulumi_cortecs._command import command
 from pulumi_cortecs._journal import Journal, default_directory
 from pulumi_cortecs._schema import JOURNAL_DIR
 from pulumi_cortecs.cli._context import Context
@@ -250,11 +251,10 @@ def _how_to_clean(
     if instance is None:
         return f"gone, nothing is billed; the next `pulumi up` of stack {stack} forgets it"
     if record == "unresolved":
-        return (
-            f"may be another stack's: if no stack's state holds it, `cortecs-instances delete "
-            f"{instance_id}`"
+        return "may be another stack's: if no stack's state holds it, " + command(
+            f"delete {instance_id}"
         )
     return (
         f"`pulumi up` of stack {stack} adopts it while it declares {resource} with the same "
-        f"arguments; or `cortecs-instances delete {instance_id}`"
+        f"arguments; or {command(f'delete {instance_id}')}"
     )

@@ -42,11 +42,6 @@ def state_cell(row: InstanceRow) -> Cell:
     return (row.state, f"{row.status} {row.current_step}/{row.num_steps}")
 
 
-def format_step(row: InstanceRow) -> str:
-    """``3/5 Downloading weights``; ``-`` when the API gives no progress (stopped)."""
-    return row.progress or "-"
-
-
 def models_table(rows: Sequence[ModelRow], layout: Layout) -> str:
     if not rows:
         return "No models.\n"

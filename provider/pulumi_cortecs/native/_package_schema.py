@@ -77,8 +77,6 @@ def _property_spec(prop: Property) -> dict[str, Any]:
         spec["default"] = prop.default
     if prop.change is Change.REPLACE:
         spec["replaceOnChanges"] = True
-    if prop.secret:
-        spec["secret"] = True
     return spec
 
 

@@ -18,9 +18,8 @@ from pulumi_cortecs._schema import PROPERTIES
 
 _SNAKE = {prop.camel_name: prop.name for prop in PROPERTIES}
 _CAMEL = {prop.name: prop.camel_name for prop in PROPERTIES if not prop.internal}
-_SECRET_OUTPUTS = {prop.name for prop in PROPERTIES if prop.secret}
 # An output that carries an input's values is as secret as any part of that input.
-_CARRIES = {"chat_openai_args": "chat_openai_kwargs"}
+_CARRIES = {prop.name: prop.carries for prop in PROPERTIES if prop.carries is not None}
 
 
 def plain(value: PropertyValue) -> Any:
@@ -55,8 +54,8 @@ def to_props(values: Mapping[str, PropertyValue]) -> tuple[dict[str, Any], set[s
 
 def to_values(props: Mapping[str, Any], secret: Iterable[str] = ()) -> dict[str, PropertyValue]:
     """Property values in camelCase for the engine; internal properties stay out, and the
-    outputs of secret inputs (and the schema's secret outputs) are marked secret."""
-    marked = set(secret) | _SECRET_OUTPUTS
+    outputs of secret inputs, and those carrying them, are marked secret."""
+    marked = set(secret)
     marked |= {output for output, source in _CARRIES.items() if source in marked}
     return {
         _CAMEL[name]: _value(value, is_secret=name in marked)

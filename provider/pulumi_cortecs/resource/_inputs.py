@@ -35,6 +35,8 @@ def is_unknown(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class Failure:
+    """An input a check refuses: the property (``""`` for the provider's config) and why."""
+
     property: str
     reason: str
 

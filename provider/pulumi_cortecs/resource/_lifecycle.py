@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pulumi_cortecs._command import command
 from pulumi_cortecs._exceptions import (
     ApiError,
     InitializationFailed,
@@ -36,6 +37,7 @@ from pulumi_cortecs._schema import (
 from pulumi_cortecs.api._auth import Secret
 from pulumi_cortecs.api._defaults import resolve_defaults
 from pulumi_cortecs.api._models import PENDING, RUNNING, STOPPED, Instance, InstanceArgs
+from pulumi_cortecs.api._waits import STOP_TIMEOUT_SECONDS
 from pulumi_cortecs.resource import _preview
 from pulumi_cortecs.resource._context import ProviderContext
 from pulumi_cortecs.resource._inputs import (
@@ -50,7 +52,6 @@ from pulumi_cortecs.resource._readiness import wait_until_answering
 from pulumi_cortecs.resource._reporting import Reporter
 from pulumi_cortecs.resource._settings import ConfigSource, ProviderSettings
 
-STOP_TIMEOUT_SECONDS = 600.0
 _REPORTED_BY_THE_INSTANCE = ("status", "base_url", "started_at", "chat_openai_args")
 """The outputs that change when an instance is brought up or stopped."""
 
@@ -137,7 +138,7 @@ class InstanceLifecycle:
         except UncertainStartError as error:
             path = context.journal.path(owner.project, owner.stack)
             raise ProvisioningError(
-                f"{error}. The start stays recorded in {path}: `cortecs-instances orphans` "
+                f"{error}. The start stays recorded in {path}: {command('orphans')} "
                 "lists it, and once the extra instances are dealt with, the next `pulumi up` "
                 "adopts the one it created"
             ) from None
@@ -330,7 +331,7 @@ class InstanceLifecycle:
         except Exception as cleanup_error:
             fate = (
                 f"It may still be billing: it was not seen stopped ({cleanup_error}); {kept}, "
-                f"and `cortecs-instances delete {instance_id}` stops and deletes it."
+                f"and {command(f'delete {instance_id}')} stops and deletes it."
             )
         else:
             if not_deleted is None:

@@ -85,12 +85,11 @@ class ManagedInstance(Resource, module="cortecs", name="ManagedInstance"):
 
 
 def _secret_outputs(props: Mapping[str, Any]) -> list[str]:
-    """The outputs the engine must keep secret: those declared so, and those carrying an input
-    that may hold a secret."""
+    """The outputs the engine must keep secret: those carrying an input that may hold one."""
     return [
         prop.name
         for prop in OUTPUTS
-        if prop.secret or (prop.carries is not None and _may_hold_secret(props[prop.carries]))
+        if prop.carries is not None and _may_hold_secret(props[prop.carries])
     ]
 
 

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 
+from pulumi_cortecs._command import command
 from pulumi_cortecs._exceptions import ProvisioningError
 from pulumi_cortecs._journal import STARTED, UNRESOLVED, Entry, Owner
 from pulumi_cortecs.api._defaults import started_with
@@ -101,7 +102,7 @@ class Ownership:
             report.warn(
                 f"{instance.instance_id} was started by an earlier `pulumi up` of {owner} with "
                 "other arguments and never recorded by the stack; it is not adopted. "
-                "`cortecs-instances orphans` shows it and how to stop it"
+                f"{command('orphans')} shows it and how to stop it"
             )
         return None
 
@@ -132,7 +133,7 @@ class Ownership:
         raise ProvisioningError(
             f"an earlier `pulumi up` of {owner} sent a start whose answer never arrived, and it "
             f"cannot be told which of {', '.join(ids)} it created, if any: none is adopted. "
-            f"`cortecs-instances orphans` lists them; delete the ones no stack owns, then run "
+            f"{command('orphans')} lists them; delete the ones no stack owns, then run "
             f"`pulumi up` again (the record is in {journal.path(owner.project, owner.stack)})"
         )
 

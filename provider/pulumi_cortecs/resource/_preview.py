@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pulumi_cortecs._command import command
 from pulumi_cortecs._exceptions import ApiError, UnknownModelError
+from pulumi_cortecs._rules import shown
 from pulumi_cortecs._schema import (
     API_KEY,
     CLIENT_SECRET,
@@ -16,7 +18,6 @@ from pulumi_cortecs._schema import (
     Change,
     ConfigKey,
     Naming,
-    shown,
 )
 from pulumi_cortecs.api._models import STOPPED, HardwareType, ModelPreview
 from pulumi_cortecs.resource._context import ProviderContext
@@ -117,7 +118,7 @@ def _check_against_catalog(
         model = context.catalog.model(model_id, typed if isinstance(typed, str) else None)
         hardware_types = context.catalog.hardware_types()
     except UnknownModelError as error:
-        return [Failure("model_id", f"{error}; `python -m pulumi_cortecs models` lists them")]
+        return [Failure("model_id", f"{error}; {command('models')} lists them")]
     except ApiError as error:
         return [Failure("model_id", f"could not be checked against the catalog: {error}")]
 
@@ -185,7 +186,7 @@ def _unpriced(
         Failure(
             "max_price_per_hour",
             f"cannot be checked, {unknown}. Set {naming('hardware_type_id')} to hardware the "
-            "catalog prices (`python -m pulumi_cortecs hardware`), or remove the limit of "
+            f"catalog prices ({command('hardware')}), or remove the limit of "
             f"{shown(limit)}",
         )
     ]

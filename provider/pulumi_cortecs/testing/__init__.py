@@ -7,7 +7,8 @@
 - A driver that plays the Pulumi engine's part against a provider process over gRPC
   (:class:`ProviderProcess`, :class:`Deployment`, :func:`program_inputs`), with the engine's
   own service, which records the messages a provider shows the user (:class:`RecordingEngine`).
-- pytest fixtures (``cortecs_clock``, ``cortecs_mock``, ``cortecs_api``, ``cortecs_engine``),
+- pytest fixtures (``cortecs_clock``, ``cortecs_mock``, ``cortecs_client``, ``cortecs_api``,
+  ``cortecs_engine``),
   registered as a pytest plugin when this package is installed.
 
 Names are imported on first use, so the plugin loads nothing heavy into a test session.
@@ -24,6 +25,7 @@ if typing.TYPE_CHECKING:
         Deployment,
         ProviderProcess,
         StateEntry,
+        declare,
         program_inputs,
     )
     from pulumi_cortecs.testing.fake import (
@@ -48,7 +50,8 @@ if typing.TYPE_CHECKING:
 
 _SUBMODULES: dict[str, str] = {
     **dict.fromkeys(
-        ("CheckFailed", "Deployment", "ProviderProcess", "StateEntry", "program_inputs"), "engine"
+        ("CheckFailed", "Deployment", "ProviderProcess", "StateEntry", "declare", "program_inputs"),
+        "engine",
     ),
     **dict.fromkeys(
         (
@@ -94,6 +97,7 @@ __all__ = [
     "ProviderProcess",
     "RecordingEngine",
     "StateEntry",
+    "declare",
     "journal_directory",
     "journaled_instances",
     "mock_api",

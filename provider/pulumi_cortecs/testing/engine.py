@@ -1,12 +1,13 @@
 """Playing the Pulumi engine's part against the SDK's own dynamic-provider server.
 
-The CLI cannot be installed here, so these helpers do what the engine does (see
-shared/ENGINE-PROTOCOL.md): start ``python -u -m pulumi.dynamic <engine address>`` in the project
-directory (the address of a :class:`RecordingEngine`, which keeps the messages the provider
-sends), read its port from the first stdout line, Configure it with the whole namespaced stack
-config, then call Check/Diff/Create/Read/Update/Delete over gRPC with the engine's argument
-conventions (old OUTPUTS as ``olds`` for Diff and Update). The serialized provider comes from
-constructing the real ManagedInstance under ``pulumi.runtime.set_mocks``."""
+The CLI cannot be installed here, so these helpers do what the engine does: start ``python -u -m
+pulumi.dynamic <engine address>`` in the project directory (the address of a
+:class:`RecordingEngine`, which keeps the messages the provider sends), read its port from the
+first stdout line, Configure it with the whole namespaced stack config, then call
+Check/Diff/Create/Read/Update/Delete over gRPC with the engine's argument conventions (old
+OUTPUTS as ``olds`` for Diff and Update). The serialized provider comes from constructing the
+real ManagedInstance under ``pulumi.runtime.set_mocks``.
+"""
 
 from __future__ import annotations
 
@@ -55,6 +56,14 @@ def program_inputs(
     # pulumi.runtime.test runs the program to completion on the mocks.
     pulumi.runtime.test(declare)()  # type: ignore[no-untyped-call]
     return captured
+
+
+def declare(name: str = "chat", *, stack: str = "test", **inputs: Any) -> dict[str, Any]:
+    """The inputs the engine receives for ``ManagedInstance(name, **inputs)`` declared in
+    ``stack``: what a test hands :class:`Deployment` as one resource of a program."""
+    from pulumi_cortecs.resource import ManagedInstance
+
+    return program_inputs(lambda: [ManagedInstance(name, **inputs)], stack=stack)[name]
 
 
 def _to_struct(props: Mapping[str, Any]) -> Any:

@@ -1,6 +1,6 @@
 """Playing the Pulumi engine's part against a native provider plugin (``provider/``).
 
-What the Python language host does with a plugin directory (see shared/ENGINE-PROTOCOL.md):
+What the Python language host does with a plugin directory:
 run ``python <plugin dir> <engine address>`` in the program's directory, read the port from
 the first line of stdout, then GetPluginInfo, GetSchema, CheckConfig and Configure, then the
 resource calls, with customTimeouts in Create/Update/Delete and Cancel when the user presses

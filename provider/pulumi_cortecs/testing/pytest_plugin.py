@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from pulumi_cortecs.api import Client
     from pulumi_cortecs.testing import FakeApiProcess, FakeBackend, ManualClock, ProviderProcess
 
 # Init steps of the HTTP fake: long enough to see every step, short enough for a fast suite.
@@ -39,6 +40,36 @@ def cortecs_mock(cortecs_clock: ManualClock) -> Iterator[FakeBackend]:
         yield backend
 
 
+@pytest.fixture
+def cortecs_credentials() -> tuple[str, str]:
+    """The client id and secret ``cortecs_client`` signs in with: the fake's demo ones.
+    Override it (a fixture of the same name in a test module or conftest) to sign in with
+    others, e.g. a canary secret to look for in messages."""
+    from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+    return DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+
+@pytest.fixture
+def cortecs_client(
+    cortecs_clock: ManualClock, cortecs_credentials: tuple[str, str]
+) -> Iterator[Client]:
+    """A :class:`~pulumi_cortecs.api.Client` of the default API URL (where ``cortecs_mock``
+    answers, whatever ``CORTECS_API_BASE_URL`` says), signed in with ``cortecs_credentials``,
+    that sleeps and times on ``cortecs_clock``: its retries and waits take no time."""
+    from pulumi_cortecs.api import DEFAULT_API_BASE_URL, Client
+
+    client_id, client_secret = cortecs_credentials
+    with Client(
+        client_id,
+        client_secret,
+        DEFAULT_API_BASE_URL,
+        sleep=cortecs_clock.sleep,
+        clock=cortecs_clock,
+    ) as client:
+        yield client
+
+
 @pytest.fixture(scope="session")
 def cortecs_api_process() -> Iterator[FakeApiProcess]:
     """``python -m pulumi_cortecs.testing.fake`` in its own process, for the whole session."""
@@ -51,20 +82,10 @@ def cortecs_api_process() -> Iterator[FakeApiProcess]:
 @pytest.fixture
 def cortecs_api(cortecs_api_process: FakeApiProcess) -> FakeApiProcess:
     """The session's fake API over HTTP, emptied and with its default settings."""
-    from pulumi_cortecs.testing import DEMO_API_KEY
+    from pulumi_cortecs.testing.fake._settings import defaults
 
     cortecs_api_process.reset()
-    cortecs_api_process.configure(
-        step_seconds=STEP_SECONDS,
-        num_steps=5,
-        running_at="end",
-        instant_models=False,
-        serving_delay=0.0,
-        ingress_errors=[],
-        api_era="today",
-        response_shape="newer",
-        api_key=DEMO_API_KEY,
-    )
+    cortecs_api_process.configure(**{**defaults(), "step_seconds": STEP_SECONDS})
     return cortecs_api_process
 
 

@@ -1,10 +1,7 @@
 """Run the fake cortecs.ai instance API as a local HTTP server.
 
-Usage:
-    python -m pulumi_cortecs.testing.fake [--host 127.0.0.1] [--port 0] [--step-seconds 1.0]
-        [--num-steps 5] [--running-at end|start] [--instant-models] [--era today|seed]
-        [--shape newer|older] [--serving-delay 0] [--ingress-errors 404,502] [--fault-rate 0]
-        [--seed 0] [--token-ttl 3600]
+The flags and their defaults (``--help``) come from the fake's settings
+(:mod:`~pulumi_cortecs.testing.fake._settings`).
 
 The first line on stdout is the API base URL (``http://127.0.0.1:PORT/api/v1``), so a script
 can start the fake with ``--port 0`` and read where it listens. The second line gives it and the
@@ -45,25 +42,15 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from types import FrameType
-from typing import TypeVar
+from typing import Any
 
 from pulumi_cortecs.testing.fake._backend import FakeBackend
 from pulumi_cortecs.testing.fake._server import FakeServer
-
-T = TypeVar("T")
-
+from pulumi_cortecs.testing.fake._settings import SETTINGS, Flag, Setting
 
 PROG = "python -m pulumi_cortecs.testing.fake"
 EXIT_CANNOT_LISTEN = 1
-
-
-def _numbers(kind: Callable[[str], T]) -> Callable[[str], list[T]]:
-    def parse(text: str) -> list[T]:
-        return [kind(part) for part in text.split(",") if part.strip()]
-
-    return parse
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -74,49 +61,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument(
-        "--step-seconds",
-        type=_numbers(float),
-        default=[1.0],
-        help="length of an init step, or comma-separated lengths, one per step",
-    )
-    parser.add_argument("--num-steps", type=int, default=5, help="init steps before running")
-    parser.add_argument(
-        "--running-at",
-        choices=("end", "start"),
-        default="end",
-        help="whether an instance runs once its last init step ends or begins",
-    )
-    parser.add_argument(
-        "--instant-models",
-        action="store_true",
-        help="models the catalog marks instant_provisioned run as soon as they are started",
-    )
-    parser.add_argument(
-        "--era",
-        choices=("today", "seed"),
-        default="today",
-        help="the API era to answer as: today's (what cortecs-py 0.1.2 reads) or the seed's",
-    )
-    parser.add_argument(
-        "--shape",
-        choices=("newer", "older"),
-        default="newer",
-        help="where instances report init progress: per worker (newer) or on instance_status "
-        "(older; in the seed era without worker_statuses)",
-    )
-    parser.add_argument(
-        "--serving-delay",
-        type=float,
-        default=0.0,
-        help="seconds a running instance answers 503 before serving",
-    )
-    parser.add_argument(
-        "--ingress-errors",
-        type=_numbers(int),
-        default=[],
-        help="statuses (e.g. 404,502) answered to the first requests to a fresh endpoint",
-    )
+    for setting in SETTINGS:
+        if setting.flag is not None:
+            _add_flag(parser, setting, setting.flag)
     parser.add_argument(
         "--fault-rate",
         type=float,
@@ -124,25 +71,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="probability of a random fault on each API call",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for tokens and random faults")
-    parser.add_argument("--token-ttl", type=float, default=3600.0, help="token lifetime (s)")
     return parser.parse_args(argv)
+
+
+def _add_flag(parser: argparse.ArgumentParser, setting: Setting, flag: Flag) -> None:
+    # Unset flags stay out of the namespace, so the backend keeps the setting's default.
+    common: dict[str, Any] = {"dest": setting.name, "default": argparse.SUPPRESS}
+    if isinstance(setting.default, bool):
+        parser.add_argument(flag.name, action="store_true", help=setting.help, **common)
+        return
+    parser.add_argument(
+        flag.name,
+        type=flag.parse or type(setting.default),
+        choices=flag.choices,
+        help=f"{setting.help} (default: {_shown(setting.default)})",
+        **common,
+    )
+
+
+def _shown(default: Any) -> str:
+    if isinstance(default, tuple):
+        return ",".join(map(str, default)) or "none"
+    return str(default)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    steps = args.step_seconds
-    backend = FakeBackend(
-        step_seconds=steps[0] if len(steps) == 1 else steps,
-        num_steps=args.num_steps if len(steps) == 1 else len(steps),
-        running_at=args.running_at,
-        instant_models=args.instant_models,
-        ingress_errors=args.ingress_errors,
-        token_ttl=args.token_ttl,
-        api_era=args.era,
-        response_shape=args.shape,
-        serving_delay=args.serving_delay,
-        seed=args.seed,
-    )
+    settings = {s.name: getattr(args, s.name) for s in SETTINGS if hasattr(args, s.name)}
+    backend = FakeBackend(seed=args.seed, **settings)
     if args.fault_rate > 0:
         backend.faults.set_random(args.fault_rate, args.seed)
     stopping = threading.Event()

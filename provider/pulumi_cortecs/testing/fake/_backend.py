@@ -13,17 +13,14 @@ from __future__ import annotations
 import hmac
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from pulumi_cortecs.testing.fake._clock import ManualClock
 from pulumi_cortecs.testing.fake._constants import (
     BILLING_INTERVALS,
     DEFAULT_BILLING_INTERVAL,
     DEFAULT_MAX_CONTEXT_LENGTH,
-    DEMO_API_KEY,
-    DEMO_CLIENT_ID,
-    DEMO_CLIENT_SECRET,
     MAX_WORKERS,
     MIN_WORKERS,
     PENDING,
@@ -37,54 +34,15 @@ from pulumi_cortecs.testing.fake._exceptions import (
     NotFound,
 )
 from pulumi_cortecs.testing.fake._faults import Faults
-from pulumi_cortecs.testing.fake._instances import RUNNING_AT, FakeInstance, RunningAt, Schedule
+from pulumi_cortecs.testing.fake._instances import FakeInstance, RunningAt, Schedule
+from pulumi_cortecs.testing.fake._settings import (
+    BY_NAME,
+    ApiEra,
+    ResponseShape,
+    defaults,
+)
 from pulumi_cortecs.testing.fake._tokens import TokenStore
 from pulumi_cortecs.testing.fake.catalog import AVAILABLE_HARDWARE_TYPE_IDS, HARDWARE_TYPES, MODELS
-
-ApiEra = Literal["today", "seed"]
-API_ERAS: tuple[str, ...] = ("today", "seed")
-ResponseShape = Literal["newer", "older"]
-RESPONSE_SHAPES: tuple[str, ...] = ("newer", "older")
-
-
-def _number(minimum: float, *, strict: bool = False) -> Callable[[Any], bool]:
-    def check(value: Any) -> bool:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return False
-        return value > minimum if strict else value >= minimum
-
-    return check
-
-
-def _step_seconds(value: Any) -> bool:
-    """One length for every step, or a non-empty list of one length per step."""
-    if isinstance(value, list | tuple):
-        return bool(value) and all(_number(0)(v) for v in value)
-    return _number(0)(value)
-
-
-def _statuses(value: Any) -> bool:
-    return isinstance(value, list | tuple) and all(
-        isinstance(v, int) and not isinstance(v, bool) and 400 <= v <= 599 for v in value
-    )
-
-
-# The settings ``configure`` accepts, each with its check. A setting is a plain attribute of
-# the backend; adding one is an attribute in __init__ and a line here.
-_SETTINGS: dict[str, Callable[[Any], bool]] = {
-    "step_seconds": _step_seconds,
-    "num_steps": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-    "running_at": lambda v: v in RUNNING_AT,
-    "instant_models": lambda v: isinstance(v, bool),
-    "ingress_errors": _statuses,
-    "serving_delay": _number(0),
-    "token_ttl": _number(0, strict=True),
-    "api_era": lambda v: v in API_ERAS,
-    "response_shape": lambda v: v in RESPONSE_SHAPES,
-    "api_key": lambda v: isinstance(v, str) and bool(v),
-    "client_id": lambda v: isinstance(v, str) and bool(v),
-    "client_secret": lambda v: isinstance(v, str) and bool(v),
-}
 
 
 class FakeBackend:
@@ -102,41 +60,33 @@ class FakeBackend:
     passes instantly in fake time) and to ``time.sleep`` otherwise.
     """
 
+    # The settings (see _settings), set by __init__ and configure.
+    step_seconds: float | tuple[float, ...]
+    num_steps: int
+    running_at: RunningAt
+    instant_models: bool
+    ingress_errors: tuple[int, ...]
+    serving_delay: float
+    token_ttl: float
+    api_era: ApiEra
+    response_shape: ResponseShape
+    api_key: str
+    client_id: str
+    client_secret: str
+
     def __init__(
         self,
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] | None = None,
-        step_seconds: float | Sequence[float] = 1.0,
-        num_steps: int = 5,
-        running_at: RunningAt = "end",
-        instant_models: bool = False,
-        ingress_errors: Sequence[int] = (),
-        token_ttl: float = 3600.0,
-        api_era: ApiEra = "today",
-        response_shape: ResponseShape = "newer",
-        client_id: str = DEMO_CLIENT_ID,
-        client_secret: str = DEMO_CLIENT_SECRET,
-        api_key: str = DEMO_API_KEY,
-        serving_delay: float = 0.0,
         seed: int = 0,
+        **settings: Any,
     ) -> None:
+        """``settings`` as :meth:`configure` takes them; the others at their defaults."""
         self.clock = clock
         if sleep is None:
             sleep = clock.advance if isinstance(clock, ManualClock) else time.sleep
         self.sleep = sleep
-        self.step_seconds: float | tuple[float, ...] = 1.0
-        self.num_steps = num_steps
-        self.running_at: RunningAt = running_at
-        self.instant_models = instant_models
-        self.ingress_errors: tuple[int, ...] = ()
-        self.token_ttl = token_ttl
-        self.api_era: ApiEra = api_era
-        self.response_shape: ResponseShape = response_shape
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self.api_key = api_key
-        self.serving_delay = serving_delay
         self.faults = Faults()
         self.instances: dict[str, FakeInstance] = {}
         self.deleted_ids: set[str] = set()
@@ -150,7 +100,8 @@ class FakeBackend:
         self._tokens = TokenStore(seed)
         self._instance_numbers = iter(range(1, 1 << 62))
         self._models = {model["model_id"]: model for model in MODELS}
-        self.configure(step_seconds=step_seconds, ingress_errors=ingress_errors)
+        vars(self).update(defaults())
+        self.configure(**settings)
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -396,23 +347,13 @@ class FakeBackend:
             return instance
 
     def configure(self, **settings: Any) -> None:
-        """Change settings at runtime. Instances already launched keep their init schedule;
-        tokens already issued stay valid.
-
-        - ``step_seconds``: one length for every step, or a list of one length per step
-          (which also sets ``num_steps``); ``num_steps``; ``running_at``: ``end`` (running once
-          the last step ends) or ``start`` (once it begins); ``instant_models``: models the
-          catalog marks ``instant_provisioned`` start running at once.
-        - ``ingress_errors``: statuses (e.g. ``[404, 502]``) the ingress answers to the first
-          requests to an instance's endpoint each time it becomes running, before the instance
-          itself sees any; ``serving_delay``: seconds a running instance answers 503 first.
-        - ``api_era``, ``response_shape``: what answers look like (see ``_shapes``).
-        - ``token_ttl``, ``api_key``, ``client_id``, ``client_secret``.
-        """
+        """Change settings at runtime (any of :data:`~._settings.SETTINGS`, which says what
+        each does). Instances already launched keep their init schedule; tokens already issued
+        stay valid. ``step_seconds`` as a list of one length per step also sets ``num_steps``."""
         for name, value in settings.items():
-            if name not in _SETTINGS:
-                raise ValueError(f"unknown setting {name!r}; known: {', '.join(_SETTINGS)}")
-            if not _SETTINGS[name](value):
+            if name not in BY_NAME:
+                raise ValueError(f"unknown setting {name!r}; known: {', '.join(BY_NAME)}")
+            if not BY_NAME[name].valid(value):
                 raise ValueError(f"invalid value for {name}")
         steps = settings.get("step_seconds", self.step_seconds)
         if isinstance(steps, list | tuple):

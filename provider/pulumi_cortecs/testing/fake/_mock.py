@@ -26,6 +26,7 @@ except ModuleNotFoundError as missing:  # a plain install: say which extra bring
         name=missing.name,
     ) from missing
 
+from pulumi_cortecs._urls import DEFAULT_API_BASE_URL
 from pulumi_cortecs.testing.fake._backend import FakeBackend
 from pulumi_cortecs.testing.fake._constants import API_PREFIX
 from pulumi_cortecs.testing.fake._routes import handle
@@ -73,7 +74,7 @@ class mock_api:  # lower-case like the moto.mock_aws / respx.mock it imitates
         self,
         backend: FakeBackend | None = None,
         *,
-        base_url: str = "https://cortecs.ai/api/v1",
+        base_url: str = DEFAULT_API_BASE_URL,
         **backend_kwargs: Any,
     ) -> None:
         if backend is not None and backend_kwargs:
