@@ -124,6 +124,7 @@ def test_waits_that_ask_while_a_list_is_under_way_take_it_or_the_next() -> None:
         sent = pool.submit(poller.listing, 9.0)
         assert lists.entered.wait(10)
         taken = pool.submit(poller.listing, 9.5)  # sent late enough: it takes the one under way
+        time.sleep(0.5)  # it asks before the next asker sends a newer list
         now[0] = 11.0
         fresher = pool.submit(poller.listing, 10.5)  # needs one sent after 10.5: the next
         time.sleep(0.05)
