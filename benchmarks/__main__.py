@@ -14,10 +14,19 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import client_overhead, coldstart, native, parallel, preview, readiness, starts
+from . import client_overhead, coldstart, native, parallel, preview, readiness, starts, waiting
 from ._common import PROJECT_ROOT, Row, markdown_table, text_table
 
-SECTIONS = ("readiness", "parallel", "coldstart", "preview", "client", "starts", "native")
+SECTIONS = (
+    "readiness",
+    "parallel",
+    "coldstart",
+    "preview",
+    "client",
+    "starts",
+    "native",
+    "waiting",
+)
 
 
 def _run(section: str, quick: bool) -> list[Row]:
@@ -33,6 +42,8 @@ def _run(section: str, quick: bool) -> list[Row]:
         return starts.run()
     if section == "native":
         return native.run()
+    if section == "waiting":
+        return waiting.run()
     return client_overhead.run(calls=300 if quick else 1000)
 
 
@@ -85,6 +96,12 @@ throughput). `--quick` runs the readiness timings of about 10 s only, with fewer
    four creates waiting for 5 x 2 s boots, cancelled a second in: seconds from the Cancel RPC
    until all have returned (each reporting its instance as partial state), against the dynamic
    provider in the same run, which ignores Cancel (its creates return once the instances run).
+8. **Waiting at scale**: 1, 16 and 64 creates at once through one provider process, dynamic
+   and native, five runs each (a fresh process per run) against a fake booting in 5 x 1 s
+   steps, readiness probe on. Status requests (`GET /instances` and `GET /instances/{{id}}`,
+   counted by the fake) per second while they boot (from the last start to the last create's
+   end: the waits'), and per second of the whole N creates (each start's fresh list too); their
+   wall time over one create's alone in the same process; median and worst of the five.
 """
 
 

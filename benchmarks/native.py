@@ -38,7 +38,7 @@ PARALLEL = 64
 CANCELLED = 4
 
 
-def _plugin(fake: FakeApiProcess, home: Path) -> PluginProcess:
+def configured_plugin(fake: FakeApiProcess, home: Path) -> PluginProcess:
     plugin = PluginProcess(PROJECT_ROOT / "provider", env=provider_env(home), cwd=home)
     plugin.configure(
         {
@@ -53,7 +53,7 @@ def _plugin(fake: FakeApiProcess, home: Path) -> PluginProcess:
 
 
 def _parallel(fake: FakeApiProcess, home: Path) -> tuple[float, float]:
-    plugin = _plugin(fake, home)
+    plugin = configured_plugin(fake, home)
     try:
         news = [plugin.check(f"llm-{n}", {"modelId": MODEL})[0] for n in range(PARALLEL + 1)]
         began = time.monotonic()
@@ -70,7 +70,7 @@ def _parallel(fake: FakeApiProcess, home: Path) -> tuple[float, float]:
 
 
 def _cancel_native(fake: FakeApiProcess, home: Path) -> float:
-    plugin = _plugin(fake, home)
+    plugin = configured_plugin(fake, home)
     try:
         news = [plugin.check(f"llm-{n}", {"modelId": MODEL})[0] for n in range(CANCELLED)]
 

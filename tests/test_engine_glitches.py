@@ -6,6 +6,8 @@ create."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +43,19 @@ def test_a_malformed_answer_to_a_status_poll_mid_boot_does_not_fail_the_create(
     cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess, kind: str
 ) -> None:
     cortecs_api.configure(step_seconds=0.5)  # the first poll, after a second, is mid-boot
-    cortecs_api.faults(inject={"kind": kind, **STATUS_GET})
-    stack = up(cortecs_engine)
+    stack = Deployment(cortecs_engine)
+    program = {"chat": declare(model_id=LLAMA)}  # declared here: a program runs on this thread
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        deployed = pool.submit(stack.up, program)
+        while not cortecs_api.state()["starts"]:
+            time.sleep(0.01)
+        # The poll's list glitches, and so does the instance's own answer the wait falls back on.
+        cortecs_api.faults(inject={"kind": kind, "path": "/instances", "method": "GET"})
+        cortecs_api.faults(inject={"kind": kind, **STATUS_GET})
+        deployed.result()
     assert stack.state["chat"].outputs["status"] == "running"
     state = cortecs_api.state()
-    assert state["faults_injected"] == {kind: 1}
+    assert state["faults_injected"] == {kind: 2}
     assert state["starts"] == 1 and len(state["instances"]) == 1
 
 

@@ -52,6 +52,7 @@ from pulumi_cortecs.api._models import (
     parse_models,
     similar_models,
 )
+from pulumi_cortecs.api._poller import StatusPoller
 from pulumi_cortecs.api._polling import PollPolicy, ProportionalPollPolicy
 from pulumi_cortecs.api._responses import Body
 from pulumi_cortecs.api._retry import RetryEvent
@@ -160,6 +161,7 @@ class Client:
         self._ledger = InMemoryLedger()
         self._settle_seconds = settle_seconds
         self._launches = _waits.Launches()
+        self._poller = StatusPoller(self.list_instances, clock)
         self._http = httpx.Client(
             base_url=self._api_base_url,
             timeout=timeout,
@@ -295,7 +297,9 @@ class Client:
         """
         resolved = resolved or resolve_defaults(args, self._model_to_start(args.model_id))
         ledger = ledger or self._ledger
-        snapshot = frozenset(instance.instance_id for instance in self.list_instances())
+        # Any list sent from now on will do: starts at once share one.
+        listed = self._poller.listing(after=self._clock()).answer()
+        snapshot = frozenset(instance.instance_id for instance in listed)
         intent = StartIntent(resolved, snapshot)
         ledger.begin(intent)
         starter = Starter(
@@ -411,6 +415,7 @@ class Client:
             target,
             get_instance=self.get_instance,
             list_instances=self.list_instances,
+            poller=self._poller,
             policy=self._poll_policy(),
             launches=self._launches,
             timeout=timeout,

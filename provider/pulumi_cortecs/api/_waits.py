@@ -7,6 +7,10 @@ an answer that confirmed nothing (:data:`~._polling.UNCONFIRMED`), asked again l
 transient failure. An instance is gone only once the API has said so consistently over a short
 window and its instance list agrees; an unreadable answer that persists ends the wait with it.
 
+Waits learn their instance's status from the instance list their client's
+:class:`~._poller.StatusPoller` shares among them; only an instance the list does not show (the
+API may list it late, or it is gone) is asked about alone, under the rules above.
+
 A client that started or restarted an instance itself knows when that run began; it keeps
 that knowledge (:class:`Launches`) so that a wait need not learn it.
 """
@@ -26,6 +30,7 @@ from pulumi_cortecs._exceptions import (
     WaitTimeoutError,
 )
 from pulumi_cortecs.api._models import PENDING, RUNNING, STOPPED, Instance, ReadList
+from pulumi_cortecs.api._poller import Listing, StatusPoller, acceptable_after
 from pulumi_cortecs.api._polling import UNCONFIRMED, Observation, PollPolicy
 
 logger = logging.getLogger("pulumi_cortecs.api")
@@ -70,29 +75,42 @@ class Launches:
 
 
 class _StatusReader:
-    """Status requests about one instance, each read as a confirmed instance or as nothing
-    confirmed (an unreadable answer, or a 404 the API has not confirmed yet)."""
+    """What the instance list, or where it cannot answer a request about the one instance,
+    confirms about one instance: the instance, or nothing (an unreadable answer, or a 404 the
+    API has not confirmed yet)."""
 
     def __init__(
         self,
         instance_id: str,
         get_instance: Callable[[str], Instance],
         list_instances: Callable[[], ReadList[Instance]],
+        clock: Callable[[], float],
     ) -> None:
         self._instance_id = instance_id
         self._get_instance = get_instance
         self._list_instances = list_instances
+        self._clock = clock
         self._forget_glitches()
 
-    def read(self, sent: float) -> Instance | None:
-        """The instance as a request sent at ``sent`` confirms it, or ``None``. Raises once
-        the instance is confirmed gone, or once unreadable answers have persisted."""
+    def read(self, listing: Listing) -> tuple[float, Instance | None]:
+        """When the answer was asked for, and the instance as it confirms it or ``None``. Where
+        the list cannot answer (it does not show the instance, or glitched), the instance is
+        asked about alone. Raises once the instance is confirmed gone, once unreadable answers
+        have persisted, or with the list's other errors."""
+        try:
+            found = listing.find(self._instance_id)
+        except (MalformedResponseError, NotFoundError):
+            found = None  # a glitch of the list: the instance's own answer may be read
+        if found is not None:
+            self._forget_glitches()
+            return listing.sent, found
+        sent = self._clock()
         try:
             instance = self._get_instance(self._instance_id)
         except (MalformedResponseError, NotFoundError) as error:
-            return self._unconfirmed(error, sent)
+            return sent, self._unconfirmed(error, sent)
         self._forget_glitches()
-        return instance
+        return sent, instance
 
     @property
     def last_error(self) -> ApiError | None:
@@ -154,6 +172,7 @@ def wait_for(
     *,
     get_instance: Callable[[str], Instance],
     list_instances: Callable[[], ReadList[Instance]],
+    poller: StatusPoller,
     policy: PollPolicy,
     launches: Launches,
     timeout: float,
@@ -168,22 +187,24 @@ def wait_for(
     unreadable answer once they have persisted for :data:`UNREADABLE_WINDOW`. Other errors of
     a status request end the wait: each request has its own retries.
     """
-    deadline = clock() + timeout
+    began = clock()
+    deadline = began + timeout
     observations = launches.of(instance_id)
     known_before = len(observations)
-    reader = _StatusReader(instance_id, get_instance, list_instances)
+    reader = _StatusReader(instance_id, get_instance, list_instances, clock)
     last_seen: Instance | None = None
     # A start's answer in hand that shows the run under way is the wait's first observation;
-    # with anything else in hand, or nothing, the first request goes out at once.
-    due = clock()
+    # with anything else in hand, or nothing, the first list is one sent from now on.
+    due = after = began
     if observations and observations[-1].status == PENDING:
-        due = observations[-1].time + policy.next_delay(observations)
+        delay = policy.next_delay(observations)
+        due = observations[-1].time + delay
+        after = acceptable_after(began, observations[-1].time, delay)
     while True:
         pause = min(due, deadline) - clock()
         if pause > 0:
             sleep(pause)
-        sent = clock()
-        instance = reader.read(sent)
+        sent, instance = reader.read(poller.listing(after))
         if instance is None:
             observations.append(Observation(sent, UNCONFIRMED))
         else:
@@ -200,7 +221,9 @@ def wait_for(
                 return instance
         if sent >= deadline:
             raise _timeout_error(instance_id, target, timeout, last_seen, reader.last_error)
-        due = sent + policy.next_delay(observations)
+        delay = policy.next_delay(observations)
+        due = sent + delay
+        after = acceptable_after(began, sent, delay)
 
 
 def _reached(instance: Instance, target: str | None) -> bool:

@@ -75,6 +75,9 @@ class _CountingHTTPServer(ThreadingHTTPServer):
     """Counts the TCP connections it accepts (``connections``), e.g. to show pooling works."""
 
     connections = 0
+    # socketserver's backlog of 5 drops the connections of 64 creates at once: each dropped SYN
+    # is resent a second or more later, so a create sometimes took seconds longer than one.
+    request_queue_size = 128
 
     def process_request(self, request: Any, client_address: Any) -> None:
         self.connections += 1
