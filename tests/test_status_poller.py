@@ -105,6 +105,16 @@ class Lists:
         return ReadList([])
 
 
+def waiting_on(poller: StatusPoller, count: int) -> None:
+    """Return once ``count`` threads wait for the list under way. Asked of the condition itself
+    (CPython keeps its waiters in ``_waiters``): a sleep would order the threads only on an idle
+    machine."""
+    deadline = time.monotonic() + 10
+    while len(poller._changed._waiters) < count:  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, f"fewer than {count} waits on the list under way"
+        time.sleep(0.001)
+
+
 def test_a_list_sent_after_what_a_wait_accepts_is_shared() -> None:
     now = [10.0]
     lists = Lists()
@@ -124,12 +134,14 @@ def test_waits_that_ask_while_a_list_is_under_way_take_it_or_the_next() -> None:
         sent = pool.submit(poller.listing, 9.0)
         assert lists.entered.wait(10)
         taken = pool.submit(poller.listing, 9.5)  # sent late enough: it takes the one under way
-        time.sleep(0.5)  # it asks before the next asker sends a newer list
+        waiting_on(poller, 1)  # it asks before the next asker sends a newer list
         now[0] = 11.0
         fresher = pool.submit(poller.listing, 10.5)  # needs one sent after 10.5: the next
-        time.sleep(0.05)
+        waiting_on(poller, 2)
         lists.release.set()
-        assert taken.result() is sent.result()
+        # The one under way, or, if the fresher asker's list came back before it woke, that
+        # one: never a third list.
+        assert taken.result() in (sent.result(), fresher.result())
         assert fresher.result().sent == 11.0
     assert lists.calls == 2
 
@@ -142,7 +154,7 @@ def test_a_failed_list_ends_every_wait_that_took_it() -> None:
         sender = pool.submit(poller.listing, 9.0)
         assert lists.entered.wait(10)
         takers = [pool.submit(poller.listing, 9.0) for _ in range(3)]
-        time.sleep(0.05)
+        waiting_on(poller, 3)
         lists.release.set()
         for listing in [sender, *takers]:
             with pytest.raises(OperationCancelled):
