@@ -6,12 +6,17 @@ The API bills by the interval it was started with: ``per_minute`` counts every s
 ``per_hour`` every started hour, so 61 seconds are two minutes, or one hour. Amounts are
 rounded once, here, to :data:`DECIMALS` places.
 
-Nothing here imports Pulumi, httpx or pydantic: the schema's neighbours and the CLI use it.
+Nothing here imports Pulumi, httpx or pydantic: the schema imports it.
 """
 
 from __future__ import annotations
 
 import math
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pulumi_cortecs.api._models import Instance, PriceInfo
 
 DECIMALS = 6
 PER_MINUTE, PER_HOUR = "per_minute", "per_hour"
@@ -42,3 +47,22 @@ def cost_of(
 
 def _per_hour(price_per_hour: float, workers: int | None) -> float:
     return price_per_hour * max(workers or 1, 1)
+
+
+def cost_since_start(instance: Instance, price: PriceInfo | None, now: datetime) -> float | None:
+    """What the instance has cost since it last started: until it stopped, or until ``now``;
+    ``None`` when its price or its start time is unknown."""
+    status = instance.instance_status
+    if price is None or status.started_at is None:
+        return None
+    started = _aware(status.started_at)
+    stopped = _aware(status.stopped_at) if status.stopped_at else None
+    # A stop before the last start is the previous run's.
+    until = stopped if stopped is not None and stopped >= started else now
+    seconds = (until - started).total_seconds()
+    args = instance.instance_args
+    return cost_of(seconds, price.price_per_hour, args.num_workers, args.billing_interval)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

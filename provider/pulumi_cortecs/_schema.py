@@ -485,6 +485,14 @@ class InstanceInputs:
         rule=PositiveNumber(),
         default_doc="none",
     )
+    auto_stop_after: str | None = _input(
+        "stop the instance this long after each `up` that starts it, restarts it or changes "
+        'this: `"90s"`, `"45m"`, `"8h"`, `"2d"` or seconds; a lease in the journal that '
+        "`cortecs-instances reap` enforces, and the next `up` restarts it",
+        change=Change.UPDATE,
+        rule=Duration(),
+        default_doc="never",
+    )
     owner: str | None = _input(
         "the resource an instance belongs to (`project/stack/resource`); only a start this "
         "resource wrote ahead in the journal lets it adopt an instance",
@@ -512,6 +520,11 @@ class InstanceState(InstanceInputs):
     currency: str | None = _output("the currency of the prices; known at preview", nullable=True)
     estimated_cost_per_hour: float | None = _output(
         "price per hour × workers; known at preview", nullable=True
+    )
+    stops_at: str | None = _output(
+        "ISO 8601 time `auto_stop_after` runs out and `reap` stops the instance; `null` "
+        "without it or while stopped",
+        nullable=True,
     )
     chat_openai_args: dict[str, Any] = _output(
         '`{"model_name", "base_url", **chat_openai_kwargs}` for `ChatOpenAI`',

@@ -1,5 +1,5 @@
-"""What one provider process shares across its resources: the client, the catalog, the journal,
-the instances' API key, and whether the API can be used at all."""
+"""What one provider process shares across its resources: the client, the catalog, the journal
+and its leases, the instances' API key, and whether the API can be used at all."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pulumi_cortecs._exceptions import (
     ServerError,
 )
 from pulumi_cortecs._journal import Journal, default_directory
+from pulumi_cortecs._leases import Leases, store_at
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._polling import ProportionalPollPolicy
 from pulumi_cortecs.resource._catalog import Catalog
@@ -41,6 +42,7 @@ class ProviderContext:
         *,
         api_key: str | None = None,
         journal: Journal | None = None,
+        leases: Leases | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -48,6 +50,7 @@ class ProviderContext:
         self.catalog = Catalog(client)
         self.api_key = api_key
         self.journal = journal or Journal(default_directory())
+        self.leases = leases or Leases(store_at(None))
         self.clock = clock
         self.sleep = sleep
         self.probe_http = probe_client()  # one pool for every instance's readiness probe
@@ -71,7 +74,13 @@ class ProviderContext:
             sleep=sleep,
         )
         directory = Path(settings.journal_dir) if settings.journal_dir else default_directory()
-        return cls(client, api_key=settings.api_key, journal=Journal(directory), sleep=sleep)
+        return cls(
+            client,
+            api_key=settings.api_key,
+            journal=Journal(directory),
+            leases=Leases(store_at(settings.journal_dir)),
+            sleep=sleep,
+        )
 
     def access_failure(self) -> Failure | None:
         """Why the API cannot be used with the configured credentials and URL, if it cannot.
