@@ -30,14 +30,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pulumi_cortecs._exceptions import CortecsError, JournalError
-from pulumi_cortecs._journal import default_directory
 from pulumi_cortecs._pricing import cost_of
 from pulumi_cortecs._schema import START_ARGS
-from pulumi_cortecs._store import DirectoryStore, Store
+from pulumi_cortecs._store import Store, open_store
 from pulumi_cortecs.api._models import STOPPED as INSTANCE_STOPPED
 from pulumi_cortecs.api._models import Instance, PriceInfo
 
@@ -64,10 +62,10 @@ FAILED = "failed"
 _PAST = {STOP: STOPPED, DELETE: DELETED}
 
 
-def store_at(journal_dir: str | None) -> Store:
+def store_at(journal: str | None) -> Store:
     """The journal's store, where leases live, from the journal's setting (``None``: the
     default directory). The one place the setting becomes a store."""
-    return DirectoryStore(Path(journal_dir) if journal_dir else default_directory())
+    return open_store(journal)
 
 
 @dataclass(frozen=True)

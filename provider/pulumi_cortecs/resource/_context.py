@@ -14,8 +14,9 @@ from pulumi_cortecs._exceptions import (
     MissingCredentialsError,
     ServerError,
 )
-from pulumi_cortecs._journal import Journal, default_directory
+from pulumi_cortecs._journal import Journal
 from pulumi_cortecs._leases import Leases, store_at
+from pulumi_cortecs._store import default_directory
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._polling import ProportionalPollPolicy
 from pulumi_cortecs.resource._catalog import Catalog
