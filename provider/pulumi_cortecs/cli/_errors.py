@@ -17,6 +17,7 @@ from pulumi_cortecs._exceptions import (
     ApiConnectionError,
     ApiError,
     AuthenticationError,
+    JournalError,
     MalformedResponseError,
     MissingCredentialsError,
     NotFoundError,
@@ -49,6 +50,15 @@ class UsageError(Exception):
 
 class Declined(Exception):
     """The user did not confirm; nothing was done (exit 1)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unfinished(Exception):
+    """A command did what it could, and not all it was asked (exit 1); the message names what
+    is left undone."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -152,6 +162,11 @@ def _declined(exc: Declined, _: Situation) -> Failure:
     return Failure(EXIT_API_ERROR, exc.message)
 
 
+def _said(exc: Unfinished | JournalError, _: Situation) -> Failure:
+    """The exception's own words are the report (they name what failed, and where)."""
+    return Failure(EXIT_API_ERROR, str(exc))
+
+
 def _unreadable(exc: ValueError | KeyError, _: Situation) -> Failure:
     # pydantic's ValidationError is a ValueError; a missing field a KeyError.
     return Failure(EXIT_API_ERROR, f"the API sent an answer this client cannot read: {exc}")
@@ -175,6 +190,8 @@ class _Explainer(Generic[E]):
 _EXPLAINERS: tuple[_Explainer[Any], ...] = (
     _Explainer(UsageError, _usage),
     _Explainer(Declined, _declined),
+    _Explainer(Unfinished, _said),
+    _Explainer(JournalError, _said),
     _Explainer(MissingCredentialsError, _missing_credentials),
     _Explainer(AuthenticationError, _refused_credentials),
     _Explainer(ApiConnectionError, _unreachable),
