@@ -200,3 +200,33 @@ def test_a_lease_that_no_longer_describes_its_instance_is_left_alone_and_reporte
     assert f"{reused} ({OWNER}) left alone" in err
     assert {status(cortecs_api, reused), status(cortecs_api, other_args)} == {"running"}
     assert len(leases.all()) == 2  # kept, for someone to look at
+
+
+@pytest.mark.parametrize("bad", ["0s", "-1h", "1 fortnight"])
+def test_a_bad_auto_stop_after_fails_preview_naming_the_field_and_its_forms(
+    machine_a: Deployment, bad: str
+) -> None:
+    _, failures = machine_a.provider.check(declared(auto_stop_after=bad))
+    assert failures == [
+        (
+            "auto_stop_after",
+            'must be a duration such as "90s", "45m", "8h" or "2d" (a whole number of seconds, '
+            "minutes, hours or days), or a whole number of seconds, greater than 0 and at most "
+            f"365d, got {bad!r}",
+        )
+    ]
+
+
+def test_preview_says_when_it_stops_and_the_most_it_costs_until_then(
+    machine_a: Deployment,
+) -> None:
+    checked, failures = machine_a.provider.check(
+        declared(auto_stop_after="90m", num_workers=2, billing_interval="per_hour")
+    )
+    assert failures == []
+    # Two started hours of two workers at the hardware's price.
+    most = checked["price_per_hour"] * 2 * 2
+    assert machine_a.provider.logged(
+        "auto_stop_after 90m: stops 90m after the `up` that starts it ("
+    )
+    assert machine_a.provider.logged(f"at most {most:.2f} EUR until then (billed per_hour)")
