@@ -142,8 +142,9 @@ COMMANDS: tuple[Command[Any], ...] = (
         description="Instances that a provider started for a resource, wrote in its journal, "
         "and never handed to the resource's stack (an interrupted `pulumi up`, a create whose "
         "cleanup failed): they bill while they run. Each comes with its owner "
-        "(project/stack/resource), age, price and what to do about it. Read from the journal "
-        "directory: --journal-dir, else CORTECS_JOURNAL_DIR, else the default per user.",
+        "(the resource's URN), age, price and what to do about it. Read from the journal the "
+        "provider uses: --journal-url, else CORTECS_JOURNAL_URL, else --journal-dir, else "
+        "CORTECS_JOURNAL_DIR, else the default directory per user.",
         needs_credentials=True,
         rows=_queries.orphan_rows,
         json_key="orphans",
@@ -154,6 +155,12 @@ COMMANDS: tuple[Command[Any], ...] = (
                 metavar="DIR",
                 help="the journal directory (default: $CORTECS_JOURNAL_DIR, else "
                 "~/.local/state/pulumi-cortecs/journal)",
+            ),
+            argument(
+                "--journal-url",
+                metavar="S3_URL",
+                help="the journal in S3, s3://BUCKET/PREFIX (default: $CORTECS_JOURNAL_URL); "
+                "endpoint and credentials from the AWS environment",
             ),
         ),
     ),
