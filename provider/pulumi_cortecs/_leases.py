@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from pulumi_cortecs._exceptions import CortecsError, JournalError
 from pulumi_cortecs._pricing import cost_of
 from pulumi_cortecs._schema import START_ARGS
-from pulumi_cortecs._store import Store, open_store
+from pulumi_cortecs._store import Store
 from pulumi_cortecs.api._models import STOPPED as INSTANCE_STOPPED
 from pulumi_cortecs.api._models import Instance, PriceInfo
 
@@ -60,12 +60,6 @@ LEFT_ALONE = "left alone"
 CLAIMED_ELSEWHERE = "claimed by another reaper"
 FAILED = "failed"
 _PAST = {STOP: STOPPED, DELETE: DELETED}
-
-
-def store_at(journal: str | None) -> Store:
-    """The journal's store, where leases live, from the journal's setting (``None``: the
-    default directory). The one place the setting becomes a store."""
-    return open_store(journal)
 
 
 @dataclass(frozen=True)

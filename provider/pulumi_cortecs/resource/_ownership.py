@@ -17,7 +17,8 @@ import uuid
 import pulumi
 
 from pulumi_cortecs._exceptions import ProvisioningError
-from pulumi_cortecs._journal import STARTED, UNRESOLVED, Entry, Owner
+from pulumi_cortecs._journal import STARTED, UNRESOLVED, Entry
+from pulumi_cortecs._owner import Owner
 from pulumi_cortecs.api._defaults import started_with
 from pulumi_cortecs.api._models import Instance, InstanceArgs
 from pulumi_cortecs.api._starts import StartIntent, candidates, unreadable_newcomers
@@ -88,7 +89,7 @@ class Ownership:
                 pulumi.log.info(
                     f"adopted {instance.instance_id} ({instance.status}): an earlier `pulumi "
                     f"up` of {owner} started it but the stack never recorded it "
-                    f"({journal.path(owner.project, owner.stack)})"
+                    f"({journal.where(owner)})"
                 )
                 return instance
             pulumi.log.warn(
@@ -126,7 +127,7 @@ class Ownership:
             f"an earlier `pulumi up` of {owner} sent a start whose answer never arrived, and it "
             f"cannot be told which of {', '.join(ids)} it created, if any: none is adopted. "
             f"`cortecs-instances orphans` lists them; delete the ones no stack owns, then run "
-            f"`pulumi up` again (the record is in {journal.path(owner.project, owner.stack)})"
+            f"`pulumi up` again (the record is in {journal.where(owner)})"
         )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from pulumi_cortecs._journal import Journal
-from pulumi_cortecs._store import default_directory
+from pulumi_cortecs._store import DirectoryStore, default_directory
 from pulumi_cortecs.testing.fake import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 DEMO_CONFIG = {
@@ -120,7 +120,7 @@ def journal_directory(home: Path) -> Path:
 def journaled_instances(home: Path) -> set[str]:
     """The instances the journal under ``home`` still keeps: started (or maybe started) for a
     resource, and not handed to its stack."""
-    records = Journal(journal_directory(home)).all_entries()
+    records = Journal(DirectoryStore(journal_directory(home))).all_entries()
     return {id_ for _, entry in records if entry.pending for id_ in entry.owned()}
 
 
