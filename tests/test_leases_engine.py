@@ -32,6 +32,7 @@ from pulumi_cortecs.testing import (
     ProviderProcess,
     program_inputs,
     provider_env,
+    start_fake_api,
 )
 from pulumi_cortecs.testing.engine import PROJECT
 
@@ -249,3 +250,25 @@ def test_preview_says_when_it_stops_and_the_most_it_costs_until_then(
         "auto_stop_after 90m: stops 90m after the `up` that starts it ("
     )
     assert machine_a.provider.logged(f"at most {most:.2f} EUR until then (billed per_hour)")
+
+
+def test_a_lease_holds_no_secret(tmp_path: Path) -> None:
+    secret, api_key = "canary-client-secret-20c4e1", "canary-api-key-77d0b3"
+    journal = tmp_path / "journal"
+    with start_fake_api("--step-seconds", "0.05") as api:
+        api.configure(client_secret=secret, api_key=api_key)
+        provider = ProviderProcess(env=provider_env(tmp_path, CORTECS_JOURNAL_DIR=str(journal)))
+        try:
+            provider.configure(
+                api.stack_config(**{"cortecs:clientSecret": secret, "cortecs:apiKey": api_key})
+            )
+            stack = Deployment(provider)
+            stack.up({"chat": declared(auto_stop_after="1h")})
+            (key,) = open_store(str(journal)).keys("leases/")
+            text = (journal / key).read_text()
+            stack.destroy()
+        finally:
+            provider.close()
+    assert stack.state == {}
+    assert OWNER in text and secret not in text and api_key not in text
+    assert "token" not in text.lower()
