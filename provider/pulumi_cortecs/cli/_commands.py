@@ -64,6 +64,10 @@ JOURNAL = (
     ),
 )
 """Where the journal (and its leases) is: as the provider chooses, the URL first."""
+JOURNAL_SOURCE = (
+    "Read from the journal the provider uses: --journal-url, else CORTECS_JOURNAL_URL, else "
+    "--journal-dir, else CORTECS_JOURNAL_DIR, else the default directory per user."
+)
 
 COMMANDS: tuple[Command[Any], ...] = (
     Command(
@@ -159,9 +163,7 @@ COMMANDS: tuple[Command[Any], ...] = (
         description="Instances that a provider started for a resource, wrote in its journal, "
         "and never handed to the resource's stack (an interrupted `pulumi up`, a create whose "
         "cleanup failed): they bill while they run. Each comes with its owner "
-        "(the resource's URN), age, price and what to do about it. Read from the journal the "
-        "provider uses: --journal-url, else CORTECS_JOURNAL_URL, else --journal-dir, else "
-        "CORTECS_JOURNAL_DIR, else the default directory per user.",
+        "(the resource's URN), age, price and what to do about it. " + JOURNAL_SOURCE,
         needs_credentials=True,
         rows=_queries.orphan_rows,
         json_key="orphans",
@@ -177,9 +179,7 @@ COMMANDS: tuple[Command[Any], ...] = (
         "instances already stopped or gone; leave the others and say why. Does only what a "
         "lease declared, so it asks nothing. Safe to run from several places at once. Each "
         "action, with its owner and what the instance cost, is said on stderr as it is done; "
-        "exit 1 naming the instances it could not act on. Read from the journal the provider "
-        "uses: --journal-url, else CORTECS_JOURNAL_URL, else --journal-dir, else "
-        "CORTECS_JOURNAL_DIR, else the default directory per user.",
+        "exit 1 naming the instances it could not act on. " + JOURNAL_SOURCE,
         needs_credentials=True,
         rows=_spend.reap_rows,
         json_key="reaped",
