@@ -153,10 +153,7 @@ class Journal:
         try:
             self._change(owner, lambda entries: entries.append(entry))
         except JournalError as error:
-            raise JournalError(
-                f"{error}. Nothing was started: set cortecs:journalUrl (CORTECS_JOURNAL_URL) or "
-                "cortecs:journalDir (CORTECS_JOURNAL_DIR) to a journal this process can write"
-            ) from None
+            raise nothing_started(error) from None
 
     def settle(self, owner: Owner, key: str, **changes: Any) -> None:
         """Record what became of the start ``key`` (its state, its instance)."""
@@ -325,6 +322,14 @@ class JournalLedger:
             and entry.in_flight(now)
             and entry.resolved == intent.resolved
         )
+
+
+def nothing_started(error: JournalError) -> JournalError:
+    """``error``, saying that the create it ended started nothing, and where else to journal."""
+    return JournalError(
+        f"{error}; nothing was started. The journal is cortecs:journalUrl (CORTECS_JOURNAL_URL), "
+        "else cortecs:journalDir (CORTECS_JOURNAL_DIR), else the default directory"
+    )
 
 
 def orphans_option(location: str) -> str:
