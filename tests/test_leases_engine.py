@@ -36,13 +36,13 @@ from pulumi_cortecs.testing import (
 )
 from pulumi_cortecs.testing.engine import PROJECT
 
-from tests import LLAMA, LLAMA_ID
+from tests import LLAMA, LLAMA_ID, MANAGED_INSTANCE_TYPE
 
 pytestmark = pytest.mark.engine
 
 LEASE = "3s"
 LONGER_LEASE = "10s"  # long enough to look at it (a preview, a reap) before it runs out
-OWNER = f"{PROJECT}/test/chat"
+OWNER = f"urn:pulumi:test::{PROJECT}::{MANAGED_INSTANCE_TYPE}::chat"  # its resource's URN
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ class Lease:
 
     instance_id: str
     owner: str
-    """Who started it: the resource (``project/stack/resource``) or the job."""
+    """Who started it: the resource (its URN) or the job."""
     expires_at: float
     """When it runs out (seconds since the epoch)."""
     started_at: str
