@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from pulumi_cortecs import Client, ManagedInstance
 from pulumi_cortecs._leases import Lease, Leases
 from pulumi_cortecs._store import open_store
 from pulumi_cortecs.testing import (
+    DEMO_API_KEY,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     Deployment,
@@ -35,8 +36,9 @@ from pulumi_cortecs.testing import (
     start_fake_api,
 )
 from pulumi_cortecs.testing.engine import PROJECT
+from pulumi_cortecs.testing.plugin import PluginProcess, urn
 
-from tests import LLAMA, LLAMA_ID, MANAGED_INSTANCE_TYPE
+from tests import LLAMA, LLAMA_ID, MANAGED_INSTANCE_TYPE, PROJECT_ROOT
 
 pytestmark = pytest.mark.engine
 
@@ -272,3 +274,38 @@ def test_a_lease_holds_no_secret(tmp_path: Path) -> None:
     assert stack.state == {}
     assert OWNER in text and secret not in text and api_key not in text
     assert "token" not in text.lower()
+
+
+def test_the_native_provider_leases_the_same_way(
+    cortecs_api: FakeApiProcess, tmp_path: Path
+) -> None:
+    journal = tmp_path / "journal"
+    leases = Leases(open_store(str(journal)))
+    plugin = PluginProcess(
+        PROJECT_ROOT / "provider",
+        env=provider_env(tmp_path, CORTECS_JOURNAL_DIR=str(journal)),
+        cwd=tmp_path,
+    )
+    try:
+        plugin.configure(
+            {
+                "clientId": DEMO_CLIENT_ID,
+                "clientSecret": DEMO_CLIENT_SECRET,
+                "apiKey": DEMO_API_KEY,
+                "apiBaseUrl": cortecs_api.api_base_url,
+            }
+        )
+        _, failures = plugin.check("chat", {"modelId": LLAMA, "autoStopAfter": "1 fortnight"})
+        assert [name for name, _ in failures] == ["autoStopAfter"]
+        news, failures = plugin.check("chat", {"modelId": LLAMA, "autoStopAfter": "1h"})
+        assert failures == []
+        instance_id, outputs = plugin.create("chat", news)
+        lease = leases.get(instance_id)
+        assert lease is not None and lease.owner == urn("chat")
+        assert outputs["stopsAt"] == datetime.fromtimestamp(
+            lease.expires_at, timezone.utc
+        ).isoformat(timespec="seconds")
+        plugin.delete("chat", instance_id, outputs)
+        assert leases.all() == []
+    finally:
+        plugin.close()
