@@ -103,7 +103,7 @@ def test_a_write_that_fails_reaches_every_waiting_change_and_the_next_one_is_tri
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: _error(lambda: journal.begin(OWNER, intent())), range(8)))
     assert all(isinstance(result, JournalError) for result in results)
-    assert str(directory) in str(results[0]) and "Nothing was started" in str(results[0])
+    assert str(directory) in str(results[0]) and "nothing was started" in str(results[0])
     directory.unlink()
     journal.begin(OWNER, intent())  # nothing stuck: the document is written once it can be
     assert len(journal.entries(OWNER)) == 1

@@ -427,3 +427,26 @@ def test_tests_run_on_every_change_with_the_newest_and_the_lowest_dependencies()
     (setup,) = uses(lowest, "actions/setup-python")
     assert setup["with"]["python-version"] == oldest
     assert not ANY_SECRET.search("\n".join(strings(workflow)))
+
+
+def test_applies_use_the_s3_journal_when_the_repository_names_one() -> None:
+    """Runners share no disk: a repository variable naming an S3 journal makes every apply use
+    it (the URL wins over the cached directory); without it nothing changes."""
+    applies = 0
+    for _, job in pulumi_jobs():
+        (pulumi,) = pulumi_steps(job)
+        if pulumi["with"]["command"] == "preview":
+            continue
+        applies += 1
+        [journal] = [s for s in steps(job) if "CORTECS_JOURNAL_URL" in str(s.get("run", ""))]
+        assert journal["if"] == "vars.CORTECS_JOURNAL_URL != ''"
+        assert steps(job).index(journal) < steps(job).index(pulumi)
+        assert journal["env"]["JOURNAL_URL"] == "${{ vars.CORTECS_JOURNAL_URL }}"
+        run = str(journal["run"])
+        assert "${{" not in run, "values reach the script through env, never spliced in"
+        assert '"$GITHUB_ENV"' in run and "CORTECS_JOURNAL_URL=$JOURNAL_URL" in run
+        # An empty AWS variable breaks the AWS client: only values that are set are exported.
+        assert 'if [ -n "$ENDPOINT" ]' in run and "${REGION:-us-east-1}" in run
+    assert applies == 2
+    assert "--extra s3" in (PROJECT_ROOT / "scripts" / "lock.sh").read_text()
+    assert "boto3==" in (PROJECT_ROOT / "requirements.lock").read_text()
