@@ -13,16 +13,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pulumi_cortecs import ManagedInstance
-from pulumi_cortecs.testing.engine import ProviderProcess, program_inputs
+from pulumi_cortecs.testing.engine import ProviderProcess
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env, start_fake_api
 from pulumi_cortecs.testing.s3 import S3Server
 
 from ._common import Row, creating, until
-
-MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct"
-PARALLEL = 16
-API_LATENCY = 0.2
+from .starts import API_LATENCY, PARALLEL, declared_creates
 
 
 def _measure(
@@ -47,12 +43,7 @@ def _measure(
 
 
 def run() -> list[Row]:
-    declared = program_inputs(
-        lambda: [
-            ManagedInstance(f"llm{i}", model_id=MODEL, readiness_probe=False)
-            for i in range(PARALLEL + 1)
-        ]
-    )
+    declared = declared_creates()
     with (
         start_fake_api("--step-seconds", "0.05") as fake,
         S3Server() as s3,

@@ -35,13 +35,18 @@ def _time_to_starts(
         return until(lambda: fake.state()["starts"] >= len(checked), began)
 
 
-def run() -> list[Row]:
-    declared = program_inputs(
+def declared_creates() -> dict[str, dict[str, Any]]:
+    """One create, then sixteen: instances without the readiness probe."""
+    return program_inputs(
         lambda: [
             ManagedInstance(f"llm{i}", model_id=MODEL, readiness_probe=False)
             for i in range(PARALLEL + 1)
         ]
     )
+
+
+def run() -> list[Row]:
+    declared = declared_creates()
     with (
         start_fake_api("--step-seconds", "0.05") as fake,
         tempfile.TemporaryDirectory() as home,
