@@ -14,10 +14,19 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import client_overhead, coldstart, native, parallel, preview, readiness, starts
+from . import client_overhead, coldstart, journal, native, parallel, preview, readiness, starts
 from ._common import PROJECT_ROOT, Row, markdown_table, text_table
 
-SECTIONS = ("readiness", "parallel", "coldstart", "preview", "client", "starts", "native")
+SECTIONS = (
+    "readiness",
+    "parallel",
+    "coldstart",
+    "preview",
+    "client",
+    "starts",
+    "native",
+    "journal",
+)
 
 
 def _run(section: str, quick: bool) -> list[Row]:
@@ -33,6 +42,8 @@ def _run(section: str, quick: bool) -> list[Row]:
         return starts.run()
     if section == "native":
         return native.run()
+    if section == "journal":
+        return journal.run()
     return client_overhead.run(calls=300 if quick else 1000)
 
 
@@ -85,6 +96,12 @@ throughput). `--quick` runs the readiness timings of about 10 s only, with fewer
    four creates waiting for 5 x 2 s boots, cancelled a second in: seconds from the Cancel RPC
    until all have returned (each reporting its instance as partial state), against the dynamic
    provider in the same run, which ignores Cancel (its creates return once the instances run).
+8. **Journal in S3**: 17 creates (probe off) through one provider process while every API call
+   takes 200 ms, with the journal in an S3 bucket (moto's server over HTTP on this machine)
+   against the journal in a directory, same run: one create alone (the first use of S3 imports
+   boto3 and builds its client), then 16 at once: seconds until all their starts were sent and
+   until all returned. A cloud bucket adds its round trips (tens of ms each) to every
+   write ahead; changes waiting for one document are written together.
 """
 
 

@@ -10,7 +10,7 @@ import pytest
 from pulumi_cortecs import Client, InstanceArgs
 from pulumi_cortecs._journal import HANDED, STARTED, UNRESOLVED, Journal
 from pulumi_cortecs._owner import Owner
-from pulumi_cortecs._store import DirectoryStore
+from pulumi_cortecs._store import DirectoryStore, open_store
 from pulumi_cortecs.api._starts import StartIntent
 from pulumi_cortecs.cli import _main as cli
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, FakeBackend
@@ -33,6 +33,7 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORTECS_CLIENT_ID", DEMO_CLIENT_ID)
     monkeypatch.setenv("CORTECS_CLIENT_SECRET", DEMO_CLIENT_SECRET)
     monkeypatch.delenv("CORTECS_JOURNAL_DIR", raising=False)
+    monkeypatch.delenv("CORTECS_JOURNAL_URL", raising=False)
 
 
 def record(journal: Journal, *, state: str, instance_id: str | None = None, **more: object) -> None:
@@ -100,3 +101,25 @@ def test_an_empty_or_absent_journal_has_no_orphans(
     cortecs_mock: FakeBackend, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert orphans(capsys, tmp_path / "never-written").startswith("No orphans")
+
+
+@pytest.mark.parametrize("given", ["--journal-url", "CORTECS_JOURNAL_URL"])
+def test_a_journal_in_s3_is_read_from_its_url_which_wins_over_a_directory(
+    cortecs_mock: FakeBackend,
+    cortecs_s3_journal: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    given: str,
+) -> None:
+    running = start_instance()
+    record(Journal(open_store(cortecs_s3_journal)), state=STARTED, instance_id=running)
+    record(Journal(DirectoryStore(tmp_path)), state=STARTED, instance_id="instance-999")
+    if given == "--journal-url":
+        flags = ["--journal-url", cortecs_s3_journal]
+    else:
+        monkeypatch.setenv("CORTECS_JOURNAL_URL", cortecs_s3_journal)
+        flags = []
+    [row] = json.loads(orphans(capsys, tmp_path, "--json", *flags))["orphans"]
+    assert row["instance_id"] == running
+    assert row["journal"] == f"{cortecs_s3_journal}/cortecs-instances.dev.json"

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from pulumi_cortecs import InstanceArgs, JournalError
-from pulumi_cortecs._journal import HANDED_SECONDS, STARTED, Journal
+from pulumi_cortecs._journal import HANDED_SECONDS, IN_FLIGHT_SECONDS, STARTED, Journal
 from pulumi_cortecs._owner import Owner
 from pulumi_cortecs._store import DirectoryStore, Store, open_store
 from pulumi_cortecs.api._starts import StartIntent
 from pulumi_cortecs.testing import ManualClock, S3Server
 
-from tests import LLAMA_ID
+from tests import LLAMA_ID, MANAGED_INSTANCE_TYPE
 
 OWNER = Owner.parse("urn:pulumi:dev::cortecs-instances::pulumi-python:dynamic:Resource::chat")
 DOCUMENT = "cortecs-instances.dev.json"
@@ -103,7 +103,7 @@ def test_a_write_that_fails_reaches_every_waiting_change_and_the_next_one_is_tri
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: _error(lambda: journal.begin(OWNER, intent())), range(8)))
     assert all(isinstance(result, JournalError) for result in results)
-    assert str(directory) in str(results[0]) and "Nothing was started" in str(results[0])
+    assert str(directory) in str(results[0]) and "nothing was started" in str(results[0])
     directory.unlink()
     journal.begin(OWNER, intent())  # nothing stuck: the document is written once it can be
     assert len(journal.entries(OWNER)) == 1
@@ -171,3 +171,23 @@ def _error(call: Callable[[], object]) -> BaseException | None:
     except BaseException as error:
         return error
     return None
+
+
+def test_a_start_sent_from_another_host_is_a_rival_until_it_settles_or_times_out(
+    store: Store,
+) -> None:
+    """Whether another runner's process lives cannot be seen: its start counts as under way
+    (an uncertain start takes nothing meanwhile) until it settles or IN_FLIGHT_SECONDS pass;
+    what any record claims is never taken."""
+    clock = ManualClock(start=1_800_000_000.0)
+    journal = Journal(store, clock=clock)
+    theirs, ours = intent(), intent()
+    journal.begin(OWNER, theirs)
+    journal.settle(OWNER, theirs.key, host="runner-2", pid=1)
+    other_stack = Owner.parse(f"urn:pulumi:prod::{OWNER.project}::{MANAGED_INSTANCE_TYPE}::chat")
+    ledger = journal.ledger(other_stack, held=set)
+    assert ledger.in_flight(ours) == 1
+    clock.advance(IN_FLIGHT_SECONDS + 1)
+    assert ledger.in_flight(ours) == 0
+    journal.settle(OWNER, theirs.key, state=STARTED, instance_id="instance-1")
+    assert ledger.claimed(ours) == {"instance-1"}

@@ -456,6 +456,11 @@ def create_at_once(stack: Stack, declared: dict[str, dict[str, Any]]) -> dict[st
         return dict(zip(declared, pool.map(create, declared), strict=True))
 
 
+def assert_each_created_its_own(created: dict[str, str]) -> None:
+    ids = list(created.values())
+    assert all(id_.startswith("instance-") for id_ in ids) and len(set(ids)) == len(ids), created
+
+
 @pytest.mark.parametrize("owners", ["URNs", "one older owner name"])
 def test_resources_of_one_name_under_ten_components_each_get_their_own_instance(
     cortecs_api: FakeApiProcess,
@@ -480,9 +485,7 @@ def test_resources_of_one_name_under_ten_components_each_get_their_own_instance(
         for n in range(10)
     }
     created = create_at_once(stack, declared)
-    assert len(set(created.values())) == 10 and all(
-        id_.startswith("instance-") for id_ in created.values()
-    ), created
+    assert_each_created_its_own(created)
     assert cortecs_api.state()["starts"] == 10
     assert_each_instance_owned_once(cortecs_api, stack)
 
@@ -573,8 +576,6 @@ def test_a_storm_of_conditional_write_conflicts_loses_no_record(
     cortecs_s3.refuse_writes(30)
     created = create_at_once(stack, declared)
     assert cortecs_s3.refused == 30
-    assert len(set(created.values())) == 4 and all(
-        id_.startswith("instance-") for id_ in created.values()
-    ), created
+    assert_each_created_its_own(created)
     assert journaled(stack) == set(), "every record handed over"
     assert_each_instance_owned_once(cortecs_api, stack)

@@ -455,9 +455,10 @@ def test_reap_reads_the_journal_the_deploys_use_and_never_saves_it() -> None:
     """The S3 journal when the repository names one, else the stack's newest cached journal,
     restored only: a save could replace a newer journal a deploy saved meanwhile."""
     (job,) = load("reap.yml")["jobs"].values()
-    assert job["env"]["CORTECS_JOURNAL_URL"] == "${{ vars.CORTECS_JOURNAL_URL }}"
     assert job["env"]["CORTECS_JOURNAL_DIR"] == "${{ github.workspace }}/.cortecs-journal"
     (restore,) = uses(job, "actions/cache/restore")
+    (reap,) = [step for step in steps(job) if "cortecs-instances reap" in str(step.get("run"))]
+    assert steps(job).index(s3_journal_step(job)) < steps(job).index(reap)
     assert not uses(job, "actions/cache/save")
     assert "vars.CORTECS_JOURNAL_URL == ''" in restore["if"]
     assert restore["with"]["path"] == ".cortecs-journal"
@@ -465,3 +466,31 @@ def test_reap_reads_the_journal_the_deploys_use_and_never_saves_it() -> None:
     for name, value in job["env"].items():
         if SENSITIVE_NAME.search(name) or name.startswith("AWS_SECRET"):
             assert SECRET_REFERENCE.match(value), name
+
+
+def s3_journal_step(job: dict[str, Any]) -> dict[str, Any]:
+    """The job's step that picks the S3 journal when the repository names one."""
+    [journal] = [s for s in steps(job) if "CORTECS_JOURNAL_URL" in str(s.get("run", ""))]
+    assert journal["if"] == "vars.CORTECS_JOURNAL_URL != ''"
+    assert journal["env"]["JOURNAL_URL"] == "${{ vars.CORTECS_JOURNAL_URL }}"
+    run = str(journal["run"])
+    assert "${{" not in run, "values reach the script through env, never spliced in"
+    assert '"$GITHUB_ENV"' in run and "CORTECS_JOURNAL_URL=$JOURNAL_URL" in run
+    # An empty AWS variable breaks the AWS client: only values that are set are exported.
+    assert 'if [ -n "$ENDPOINT" ]' in run and "${REGION:-us-east-1}" in run
+    return journal
+
+
+def test_applies_use_the_s3_journal_when_the_repository_names_one() -> None:
+    """Runners share no disk: a repository variable naming an S3 journal makes every apply use
+    it (the URL wins over the cached directory); without it nothing changes."""
+    applies = 0
+    for _, job in pulumi_jobs():
+        (pulumi,) = pulumi_steps(job)
+        if pulumi["with"]["command"] == "preview":
+            continue
+        applies += 1
+        assert steps(job).index(s3_journal_step(job)) < steps(job).index(pulumi)
+    assert applies == 2
+    assert "--extra s3" in (PROJECT_ROOT / "scripts" / "lock.sh").read_text()
+    assert "boto3==" in (PROJECT_ROOT / "requirements.lock").read_text()

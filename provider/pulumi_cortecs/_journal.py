@@ -91,7 +91,7 @@ class Entry:
         it, or a process of another host began it less than :data:`IN_FLIGHT_SECONDS` ago."""
         if self.state != SENDING or now - self.recorded_at > IN_FLIGHT_SECONDS:
             return False
-        return self.host != _HOST or _alive(self.pid)
+        return self.host != _HOST or self.writer_alive
 
     @property
     def writer_alive(self) -> bool:

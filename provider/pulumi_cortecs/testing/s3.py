@@ -45,8 +45,13 @@ class S3Server:
         """How many conditional writes were refused since :meth:`refuse_writes` was last called."""
         self.denied = False
         """Whether every request is answered 403 AccessDenied."""
+
+        class QuietHandler(MotoRequestHandler):
+            def log_request(self, *args: Any) -> None:
+                """Not a line per request on stderr: tests and benchmarks make thousands."""
+
         self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", 0, self._serve, threaded=True, request_handler=MotoRequestHandler
+            "127.0.0.1", 0, self._serve, threaded=True, request_handler=QuietHandler
         )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
