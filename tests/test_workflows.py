@@ -274,15 +274,20 @@ def test_applies_never_overlap_per_stack() -> None:
     assert groups == {"dev": {"pulumi-up-dev"}, "prod": {"pulumi-up-prod"}}
 
 
+def apply_jobs() -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """The jobs that may apply a stack (dev's deploy, prod's), each with its Pulumi step."""
+    for _, job in pulumi_jobs():
+        (pulumi,) = pulumi_steps(job)
+        if pulumi["with"]["command"] != "preview":
+            yield job, pulumi
+
+
 def test_applies_carry_the_providers_journal_between_runs_per_stack() -> None:
     """A fresh runner without the journal would not know an instance an interrupted create
     started: the directory is in the workspace and cached, restored before and saved after
     every apply, whatever its outcome."""
     applies = 0
-    for _, job in pulumi_jobs():
-        (pulumi,) = pulumi_steps(job)
-        if pulumi["with"]["command"] == "preview":
-            continue
+    for job, pulumi in apply_jobs():
         applies += 1
         stack = job["env"]["STACK"]
         assert job["env"]["CORTECS_JOURNAL_DIR"] == "${{ github.workspace }}/.cortecs-journal"
@@ -485,10 +490,7 @@ def test_applies_use_the_s3_journal_when_the_repository_names_one() -> None:
     """Runners share no disk: a repository variable naming an S3 journal makes every apply use
     it (the URL wins over the cached directory); without it nothing changes."""
     applies = 0
-    for _, job in pulumi_jobs():
-        (pulumi,) = pulumi_steps(job)
-        if pulumi["with"]["command"] == "preview":
-            continue
+    for job, pulumi in apply_jobs():
         applies += 1
         assert steps(job).index(s3_journal_step(job)) < steps(job).index(pulumi)
     assert applies == 2
