@@ -14,7 +14,17 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import client_overhead, coldstart, native, parallel, preview, readiness, starts, waiting
+from . import (
+    client_overhead,
+    coldstart,
+    journal,
+    native,
+    parallel,
+    preview,
+    readiness,
+    starts,
+    waiting,
+)
 from ._common import PROJECT_ROOT, Row, markdown_table, text_table
 
 SECTIONS = (
@@ -26,6 +36,7 @@ SECTIONS = (
     "starts",
     "native",
     "waiting",
+    "journal",
 )
 
 
@@ -44,6 +55,8 @@ def _run(section: str, quick: bool) -> list[Row]:
         return native.run()
     if section == "waiting":
         return waiting.run()
+    if section == "journal":
+        return journal.run()
     return client_overhead.run(calls=300 if quick else 1000)
 
 
@@ -102,6 +115,12 @@ throughput). `--quick` runs the readiness timings of about 10 s only, with fewer
    counted by the fake) per second while they boot (from the last start to the last create's
    end: the waits'), and per second of the whole N creates (each start's fresh list too); their
    wall time over one create's alone in the same process; median and worst of the five.
+9. **Journal in S3**: 17 creates (probe off) through one provider process while every API call
+   takes 200 ms, with the journal in an S3 bucket (moto's server over HTTP on this machine)
+   against the journal in a directory, same run: one create alone (the first use of S3 imports
+   boto3 and builds its client), then 16 at once: seconds until all their starts were sent and
+   until all returned. A cloud bucket adds its round trips (tens of ms each) to every
+   write ahead; changes waiting for one document are written together.
 """
 
 

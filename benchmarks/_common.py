@@ -80,6 +80,13 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
+def until(condition: Callable[[], bool], began: float, poll: float = 0.01) -> float:
+    """Seconds from ``began`` until ``condition`` holds, asked every ``poll`` seconds."""
+    while not condition():
+        time.sleep(poll)
+    return time.monotonic() - began
+
+
 @contextmanager
 def creating(
     create: Callable[[dict[str, Any]], object], checked: Sequence[dict[str, Any]]

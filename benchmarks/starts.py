@@ -11,8 +11,6 @@ every 10 ms.
 from __future__ import annotations
 
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +18,11 @@ from pulumi_cortecs import ManagedInstance
 from pulumi_cortecs.testing.engine import ProviderProcess, program_inputs
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env, start_fake_api
 
-from ._common import Row, creating
+from ._common import Row, creating, until
 
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 PARALLEL = 16
 API_LATENCY = 0.2
-_POLL = 0.01
-
-
-def _until(condition: Callable[[], bool], began: float) -> float:
-    while not condition():
-        time.sleep(_POLL)
-    return time.monotonic() - began
 
 
 def _time_to_starts(
@@ -41,16 +32,21 @@ def _time_to_starts(
     fake.reset()
     fake.faults(latency=API_LATENCY)
     with creating(provider.create, checked) as began:
-        return _until(lambda: fake.state()["starts"] >= len(checked), began)
+        return until(lambda: fake.state()["starts"] >= len(checked), began)
 
 
-def run() -> list[Row]:
-    declared = program_inputs(
+def declared_creates() -> dict[str, dict[str, Any]]:
+    """One create, then sixteen: instances without the readiness probe."""
+    return program_inputs(
         lambda: [
             ManagedInstance(f"llm{i}", model_id=MODEL, readiness_probe=False)
             for i in range(PARALLEL + 1)
         ]
     )
+
+
+def run() -> list[Row]:
+    declared = declared_creates()
     with (
         start_fake_api("--step-seconds", "0.05") as fake,
         tempfile.TemporaryDirectory() as home,

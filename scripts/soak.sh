@@ -8,3 +8,7 @@ cd "$(dirname "$0")/.."
 . scripts/_venv.sh
 "$VENV/bin/pytest" -m soak
 "$VENV/bin/python" -m tests.reliability --lifecycles 50 --long-create --write RELIABILITY.md "$@"
+# Two CI runners (own homes) sharing one journal in S3 (moto's server over HTTP), stacks that
+# declare identical instances: only the shared journal tells their starts apart.
+"$VENV/bin/python" -m tests.reliability --lifecycles 16 --machines 2 --identical --s3-journal \
+  --write RELIABILITY.md --label soak-s3 "$@"

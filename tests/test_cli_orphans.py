@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from pulumi_cortecs import Client, InstanceArgs
-from pulumi_cortecs._journal import HANDED, STARTED, UNRESOLVED, Journal, Owner
+from pulumi_cortecs._journal import HANDED, STARTED, UNRESOLVED, Journal
+from pulumi_cortecs._owner import Owner
+from pulumi_cortecs._store import DirectoryStore, open_store
 from pulumi_cortecs.api._starts import StartIntent
 from pulumi_cortecs.cli import _main as cli
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, FakeBackend
@@ -31,6 +33,7 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORTECS_CLIENT_ID", DEMO_CLIENT_ID)
     monkeypatch.setenv("CORTECS_CLIENT_SECRET", DEMO_CLIENT_SECRET)
     monkeypatch.delenv("CORTECS_JOURNAL_DIR", raising=False)
+    monkeypatch.delenv("CORTECS_JOURNAL_URL", raising=False)
 
 
 def record(journal: Journal, *, state: str, instance_id: str | None = None, **more: object) -> None:
@@ -64,7 +67,7 @@ def failed_orphans(capsys: pytest.CaptureFixture[str], *flags: str) -> str:
 def test_each_record_is_listed_with_its_owner_age_price_and_how_to_clean_it(
     cortecs_mock: FakeBackend, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    journal = Journal(tmp_path, clock=RECORDED_AT.timestamp)
+    journal = Journal(DirectoryStore(tmp_path), clock=RECORDED_AT.timestamp)
     running = start_instance()
     record(journal, state=STARTED, instance_id=running)
     record(journal, state=STARTED, instance_id="instance-999")  # deleted since
@@ -83,7 +86,7 @@ def test_each_record_is_listed_with_its_owner_age_price_and_how_to_clean_it(
     assert first["owner"] == "cortecs-instances/dev/chat"
     assert first["age_seconds"] == 42 * 60
     assert (first["estimated_cost_per_hour"], first["currency"]) == (0.89, "EUR")
-    assert first["journal"] == str(journal.path("cortecs-instances", "dev"))
+    assert first["journal"] == str(tmp_path / "cortecs-instances.dev.json")
     assert "`pulumi up` of stack dev adopts it while it declares chat" in first["clean"]
     assert f"`cortecs-instances delete {running}`" in first["clean"]
     assert "nothing is billed" in rows[1]["clean"]
@@ -114,12 +117,12 @@ def test_an_empty_journal_directory_has_no_orphans_and_says_what_it_read(
         f"read the journal directory {tmp_path} (--journal-dir): no journal: no provider has "
         "written a start there\n"
     )
-    journal = Journal(tmp_path)
+    journal = Journal(DirectoryStore(tmp_path))
     record(journal, state=HANDED, instance_id="instance-777")  # the stack has it
     code = cli.main(["orphans", "--journal-dir", str(tmp_path)])
     captured = capsys.readouterr()
     assert (code, captured.out.startswith("No orphans")) == (0, True)
-    assert captured.err.endswith(f": {journal.path('cortecs-instances', 'dev').name}\n")
+    assert captured.err.endswith(": cortecs-instances.dev.json\n")
 
 
 def test_a_missing_journal_directory_fails_naming_it_and_where_it_came_from(
@@ -149,3 +152,25 @@ def test_a_journal_directory_that_is_a_file_fails_naming_it(
     a_file.write_text("{}")
     err = failed_orphans(capsys, "--journal-dir", str(a_file))
     assert f"error: the journal directory {a_file} (--journal-dir) is not a directory" in err
+
+
+@pytest.mark.parametrize("given", ["--journal-url", "CORTECS_JOURNAL_URL"])
+def test_a_journal_in_s3_is_read_from_its_url_which_wins_over_a_directory(
+    cortecs_mock: FakeBackend,
+    cortecs_s3_journal: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    given: str,
+) -> None:
+    running = start_instance()
+    record(Journal(open_store(cortecs_s3_journal)), state=STARTED, instance_id=running)
+    record(Journal(DirectoryStore(tmp_path)), state=STARTED, instance_id="instance-999")
+    if given == "--journal-url":
+        flags = ["--journal-url", cortecs_s3_journal]
+    else:
+        monkeypatch.setenv("CORTECS_JOURNAL_URL", cortecs_s3_journal)
+        flags = []
+    [row] = json.loads(orphans(capsys, tmp_path, "--json", *flags))["orphans"]
+    assert row["instance_id"] == running
+    assert row["journal"] == f"{cortecs_s3_journal}/cortecs-instances.dev.json"

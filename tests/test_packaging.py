@@ -134,7 +134,7 @@ def test_the_metadata(dist: Path) -> None:
     urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL") or [])
     assert {"Homepage", "Source", "Issues", "Changelog", "Documentation"} <= set(urls)
     # Only the users' extras are published; the development tools are a dependency group.
-    assert metadata.get_all("Provides-Extra") == ["langchain", "testing"]
+    assert metadata.get_all("Provides-Extra") == ["langchain", "s3", "testing"]
     requires = metadata.get_all("Requires-Dist") or []
     assert 'respx>=0.23; extra == "testing"' in requires
     assert not [r for r in requires if r.split()[0].split(">")[0] in {"ruff", "mypy", "pytest"}]

@@ -115,7 +115,7 @@ def workflow(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 def test_the_workflows_are_the_expected_ones() -> None:
-    assert FILES == ["deploy-prod.yml", "deploy.yml", "preview.yml", "test.yml"]
+    assert FILES == ["deploy-prod.yml", "deploy.yml", "preview.yml", "reap.yml", "test.yml"]
 
 
 def test_the_stack_files_are_the_expected_ones() -> None:
@@ -274,15 +274,20 @@ def test_applies_never_overlap_per_stack() -> None:
     assert groups == {"dev": {"pulumi-up-dev"}, "prod": {"pulumi-up-prod"}}
 
 
+def apply_jobs() -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """The jobs that may apply a stack (dev's deploy, prod's), each with its Pulumi step."""
+    for _, job in pulumi_jobs():
+        (pulumi,) = pulumi_steps(job)
+        if pulumi["with"]["command"] != "preview":
+            yield job, pulumi
+
+
 def test_applies_carry_the_providers_journal_between_runs_per_stack() -> None:
     """A fresh runner without the journal would not know an instance an interrupted create
     started: the directory is in the workspace and cached, restored before and saved after
     every apply, whatever its outcome."""
     applies = 0
-    for _, job in pulumi_jobs():
-        (pulumi,) = pulumi_steps(job)
-        if pulumi["with"]["command"] == "preview":
-            continue
+    for job, pulumi in apply_jobs():
         applies += 1
         stack = job["env"]["STACK"]
         assert job["env"]["CORTECS_JOURNAL_DIR"] == "${{ github.workspace }}/.cortecs-journal"
@@ -323,7 +328,7 @@ def test_pulumi_runs_the_pinned_cli_after_installing_the_lock(workflow: dict[str
         assert step["with"]["pulumi-version-file"] == ".pulumi.version"
 
 
-@pytest.mark.parametrize("name", ["deploy-prod.yml", "deploy.yml", "preview.yml", "test.yml"])
+@pytest.mark.parametrize("name", FILES)
 def test_actions_are_pinned_by_commit_to_current_majors(name: str) -> None:
     lines = [line for line in (WORKFLOWS / name).read_text().splitlines() if "uses:" in line]
     assert lines
@@ -427,3 +432,67 @@ def test_tests_run_on_every_change_with_the_newest_and_the_lowest_dependencies()
     (setup,) = uses(lowest, "actions/setup-python")
     assert setup["with"]["python-version"] == oldest
     assert not ANY_SECRET.search("\n".join(strings(workflow)))
+
+
+# reap.yml
+
+
+def test_reap_runs_every_ten_minutes_and_by_hand_for_each_stack() -> None:
+    workflow = load("reap.yml")
+    on = triggers(workflow)
+    assert on == {"schedule": [{"cron": "*/10 * * * *"}], "workflow_dispatch": None}
+    assert workflow["permissions"] == {"contents": "read"}
+    (job,) = workflow["jobs"].values()
+    stacks = {
+        entry["stack"]: entry["environment"] for entry in job["strategy"]["matrix"]["include"]
+    }
+    assert stacks == {"dev": "dev", "prod": "production"}
+    assert job["environment"] == "${{ matrix.environment }}"
+    assert job["concurrency"] == {
+        "group": "cortecs-reap-${{ matrix.stack }}",
+        "cancel-in-progress": False,
+    }
+    (reap,) = [step for step in steps(job) if "cortecs-instances reap" in str(step.get("run"))]
+    assert reap["run"] == ".venv/bin/cortecs-instances reap"
+
+
+def test_reap_reads_the_journal_the_deploys_use_and_never_saves_it() -> None:
+    """The S3 journal when the repository names one, else the stack's newest cached journal,
+    restored only: a save could replace a newer journal a deploy saved meanwhile."""
+    (job,) = load("reap.yml")["jobs"].values()
+    assert job["env"]["CORTECS_JOURNAL_DIR"] == "${{ github.workspace }}/.cortecs-journal"
+    (restore,) = uses(job, "actions/cache/restore")
+    (reap,) = [step for step in steps(job) if "cortecs-instances reap" in str(step.get("run"))]
+    assert steps(job).index(s3_journal_step(job)) < steps(job).index(reap)
+    assert not uses(job, "actions/cache/save")
+    assert "vars.CORTECS_JOURNAL_URL == ''" in restore["if"]
+    assert restore["with"]["path"] == ".cortecs-journal"
+    assert restore["with"]["restore-keys"] == "cortecs-journal-${{ matrix.stack }}-"
+    for name, value in job["env"].items():
+        if SENSITIVE_NAME.search(name) or name.startswith("AWS_SECRET"):
+            assert SECRET_REFERENCE.match(value), name
+
+
+def s3_journal_step(job: dict[str, Any]) -> dict[str, Any]:
+    """The job's step that picks the S3 journal when the repository names one."""
+    [journal] = [s for s in steps(job) if "CORTECS_JOURNAL_URL" in str(s.get("run", ""))]
+    assert journal["if"] == "vars.CORTECS_JOURNAL_URL != ''"
+    assert journal["env"]["JOURNAL_URL"] == "${{ vars.CORTECS_JOURNAL_URL }}"
+    run = str(journal["run"])
+    assert "${{" not in run, "values reach the script through env, never spliced in"
+    assert '"$GITHUB_ENV"' in run and "CORTECS_JOURNAL_URL=$JOURNAL_URL" in run
+    # An empty AWS variable breaks the AWS client: only values that are set are exported.
+    assert 'if [ -n "$ENDPOINT" ]' in run and "${REGION:-us-east-1}" in run
+    return journal
+
+
+def test_applies_use_the_s3_journal_when_the_repository_names_one() -> None:
+    """Runners share no disk: a repository variable naming an S3 journal makes every apply use
+    it (the URL wins over the cached directory); without it nothing changes."""
+    applies = 0
+    for job, pulumi in apply_jobs():
+        applies += 1
+        assert steps(job).index(s3_journal_step(job)) < steps(job).index(pulumi)
+    assert applies == 2
+    assert "--extra s3" in (PROJECT_ROOT / "scripts" / "lock.sh").read_text()
+    assert "boto3==" in (PROJECT_ROOT / "requirements.lock").read_text()

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pulumi_cortecs._owner import OWNER_FORMS, Owner
 from pulumi_cortecs._urls import has_userinfo
 
 # How the names of credentials end, once lower-cased without separators: ``OPENAI_API_KEY``,
@@ -114,15 +115,13 @@ class ModelName:
 
 @dataclass(frozen=True)
 class OwnerName:
-    """``project/stack/resource``: the resource an instance belongs to."""
+    """The resource an instance belongs to: its URN (or, in older records, its
+    ``project/stack/resource``)."""
 
-    allowed: str = "project/stack/resource"
+    allowed: str = OWNER_FORMS
 
     def parse(self, value: Any) -> str:
-        parts = value.split("/", 2) if isinstance(value, str) else []
-        if len(parts) != 3 or not all(part.strip() for part in parts):
-            raise refused(self.allowed, value)
-        return str(value)
+        return str(Owner.parse(value))
 
 
 @dataclass(frozen=True)
@@ -194,6 +193,44 @@ class PositiveNumber:
         if number is None or not number > 0:
             raise refused(self.allowed, value)
         return number
+
+
+_DURATION = re.compile(r"([0-9]+)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+LONGEST_DURATION_SECONDS = 365 * 86400  # past a year, a lease is no stop at all
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A length of time: ``"90s"``, ``"45m"``, ``"8h"``, ``"2d"``, or a whole number of
+    seconds; kept as written (a number as ``"5400s"``), read with :func:`duration_seconds`."""
+
+    allowed: str = (
+        'a duration such as "90s", "45m", "8h" or "2d" (a whole number of seconds, minutes, '
+        "hours or days), or a whole number of seconds, greater than 0 and at most 365d"
+    )
+
+    def parse(self, value: Any) -> str:
+        number = _finite(value)
+        if isinstance(value, str):
+            text = value.strip()
+            seconds = duration_seconds(text) if _DURATION.fullmatch(text) else None
+        elif number is not None and number.is_integer():
+            seconds = int(number)
+            text = f"{seconds}s"
+        else:
+            seconds = None
+        if seconds is None or not 0 < seconds <= LONGEST_DURATION_SECONDS:
+            raise refused(self.allowed, value)
+        return text
+
+
+def duration_seconds(text: str) -> int:
+    """The seconds of a duration :class:`Duration` accepted (``"8h"`` is 28800)."""
+    found = _DURATION.fullmatch(text)
+    if found is None:
+        raise ValueError(f"not a duration: {shown(text)}")
+    return int(found.group(1)) * _UNIT_SECONDS[found.group(2)]
 
 
 @dataclass(frozen=True)

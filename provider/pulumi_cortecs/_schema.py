@@ -24,8 +24,10 @@ from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum
 from typing import Any
 
+from pulumi_cortecs._pricing import PER_HOUR, PER_MINUTE
 from pulumi_cortecs._rules import (
     ChatKwargs,
+    Duration,
     Flag,
     ModelName,
     OneOf,
@@ -37,7 +39,7 @@ from pulumi_cortecs._rules import (
 )
 from pulumi_cortecs._urls import DEFAULT_API_BASE_URL
 
-BILLING_INTERVALS: tuple[str, ...] = ("per_minute", "per_hour")
+BILLING_INTERVALS: tuple[str, ...] = (PER_MINUTE, PER_HOUR)
 MIN_WORKERS = 1
 MAX_WORKERS = 8
 DEFAULT_WAIT_TIMEOUT_SECONDS = 1800.0
@@ -215,8 +217,16 @@ class InstanceInputs:
         rule=PositiveNumber(),
         default_doc="none",
     )
+    auto_stop_after: str | None = _input(
+        "stop the instance this long after each `up` that starts it, restarts it or changes "
+        'this: `"90s"`, `"45m"`, `"8h"`, `"2d"` or seconds; a lease in the journal that '
+        "`cortecs-instances reap` enforces, and the next `up` restarts it",
+        change=Change.UPDATE,
+        rule=Duration(),
+        default_doc="never",
+    )
     owner: str | None = _input(
-        "the resource an instance belongs to (`project/stack/resource`); only a start this "
+        "the resource an instance belongs to (its URN); only a start this "
         "resource wrote ahead in the journal lets it adopt an instance",
         change=Change.UPDATE,
         rule=OwnerName(),
@@ -242,6 +252,11 @@ class InstanceState(InstanceInputs):
     currency: str | None = _output("the currency of the prices; known at preview", nullable=True)
     estimated_cost_per_hour: float | None = _output(
         "price per hour × workers; known at preview", nullable=True
+    )
+    stops_at: str | None = _output(
+        "ISO 8601 time `auto_stop_after` runs out and `reap` stops the instance; `null` "
+        "without it or while stopped",
+        nullable=True,
     )
     chat_openai_args: dict[str, Any] = _output(
         '`{"model_name", "base_url", **chat_openai_kwargs}` for `ChatOpenAI`',
@@ -362,4 +377,17 @@ JOURNAL_DIR = ConfigKey(
     "where starts are written ahead until the engine has their instance; default "
     "`$XDG_STATE_HOME/pulumi-cortecs/journal` (`~/.local/state/...`)",
 )
-CONFIG: tuple[ConfigKey, ...] = (CLIENT_ID, CLIENT_SECRET, API_BASE_URL, API_KEY, JOURNAL_DIR)
+JOURNAL_URL = ConfigKey(
+    "journalUrl",
+    "CORTECS_JOURNAL_URL",
+    "the journal in S3 (`s3://BUCKET/PREFIX`), shared by every runner; wins over journalDir. "
+    "Endpoint and credentials from the AWS environment; needs the `s3` extra",
+)
+CONFIG: tuple[ConfigKey, ...] = (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    API_BASE_URL,
+    API_KEY,
+    JOURNAL_DIR,
+    JOURNAL_URL,
+)

@@ -16,6 +16,7 @@ from pulumi_cortecs._exceptions import (
     ApiConnectionError,
     ApiError,
     AuthenticationError,
+    JournalError,
     MalformedResponseError,
     MissingCredentialsError,
     NotFoundError,
@@ -55,6 +56,15 @@ class UnusableCredentials(Exception):
 
 class Declined(Exception):
     """The user did not confirm; nothing was done (exit 1)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unfinished(Exception):
+    """A command did what it could, and not all it was asked (exit 1); the message names what
+    is left undone."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -154,6 +164,11 @@ def _declined(exc: Declined, _: Situation) -> CommandFailure:
     return CommandFailure(EXIT_API_ERROR, exc.message)
 
 
+def _said(exc: Unfinished | JournalError, _: Situation) -> CommandFailure:
+    """The exception's own words are the report (they name what failed, and where)."""
+    return CommandFailure(EXIT_API_ERROR, str(exc))
+
+
 def _unreadable(exc: ValueError | KeyError, _: Situation) -> CommandFailure:
     # pydantic's ValidationError is a ValueError; a missing field a KeyError.
     return CommandFailure(EXIT_API_ERROR, f"the API sent an answer this client cannot read: {exc}")
@@ -177,6 +192,8 @@ class _Explainer(Generic[E]):
 _EXPLAINERS: tuple[_Explainer[Any], ...] = (
     _Explainer(UsageError, _usage),
     _Explainer(Declined, _declined),
+    _Explainer(Unfinished, _said),
+    _Explainer(JournalError, _said),
     _Explainer(MissingCredentialsError, _missing_credentials),
     _Explainer(UnusableCredentials, _unusable_credentials),
     _Explainer(AuthenticationError, _refused_credentials),

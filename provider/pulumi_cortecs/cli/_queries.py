@@ -20,8 +20,11 @@ from pulumi_cortecs import (
     PriceInfo,
 )
 from pulumi_cortecs._command import command
-from pulumi_cortecs._journal import Journal, default_directory
-from pulumi_cortecs._schema import JOURNAL_DIR
+from pulumi_cortecs._journal import Journal
+from pulumi_cortecs._owner import Owner
+from pulumi_cortecs._pricing import cost_per_hour
+from pulumi_cortecs._schema import JOURNAL_DIR, JOURNAL_URL
+from pulumi_cortecs._store import Store, default_directory, open_store
 from pulumi_cortecs.cli._context import Context
 from pulumi_cortecs.cli._errors import UsageError
 from pulumi_cortecs.cli._rows import (
@@ -174,18 +177,29 @@ def _in_parallel(call: Callable[[T], U], items: Sequence[T]) -> list[U]:
         return list(pool.map(call, items))
 
 
+def journal_store(args: argparse.Namespace) -> Store:
+    """The journal's store the command line (or the environment) names, as the provider
+    chooses it: ``--journal-url`` (``CORTECS_JOURNAL_URL``) first, then ``--journal-dir``
+    (``CORTECS_JOURNAL_DIR``), then the default directory."""
+    return open_store(JOURNAL_URL.value(args.journal_url) or JOURNAL_DIR.value(args.journal_dir))
+
+
 def orphan_rows(ctx: Context, args: argparse.Namespace) -> list[OrphanRow]:
-    """What the journal directory (``--journal-dir``, ``CORTECS_JOURNAL_DIR`` or the default)
-    records as started for a resource but never handed to its stack, as the API shows it now."""
-    directory = _journal_directory(ctx, args.journal_dir)
-    records = [(path, e) for path, e in Journal(directory).all_entries() if e.pending]
+    """What the journal (``--journal-url`` or ``CORTECS_JOURNAL_URL``, else ``--journal-dir``,
+    ``CORTECS_JOURNAL_DIR`` or the default directory, as the provider chooses) records as
+    started for a resource but never handed to its stack, as the API shows it now."""
+    store, described = _journal_to_read(ctx, args)
+    journal = Journal(store)
+    stacks = ", ".join(journal.documents()) or "no journal: no provider has written a start there"
+    ctx.say(f"read {described}: {stacks}")
+    records = [(where, e) for where, e in journal.all_entries() if e.pending]
     if not records:
         return []
     live = {instance.instance_id: instance for instance in ctx.client.list_instances()}
     price = prices(ctx.client)
     moment = ctx.now()
     rows = []
-    for path, entry in records:
+    for where, entry in records:
         ids: list[str | None] = [*sorted(entry.owned())] or [None]
         for instance_id in ids:
             instance = live.get(instance_id or "")
@@ -203,24 +217,29 @@ def orphan_rows(ctx: Context, args: argparse.Namespace) -> list[OrphanRow]:
                     model_name=started_with.hf_name,
                     hardware_type_id=started_with.hardware_type_id,
                     estimated_cost_per_hour=(
-                        round(hardware.price_per_hour * (started_with.num_workers or 1), 6)
+                        cost_per_hour(hardware.price_per_hour, started_with.num_workers)
                         if hardware
                         else None
                     ),
                     currency=hardware.currency if hardware else None,
-                    journal=str(path),
+                    journal=where,
                     clean=_how_to_clean(entry.owner, entry.state, instance_id, instance),
                 )
             )
     return rows
 
 
-def _journal_directory(ctx: Context, given: str | None) -> Path:
-    """The journal directory to read, said on stderr with the journals in it: a listing with no
-    orphans must show that it read the journal the user meant. A directory that is missing, or
-    is not one, is a failure: reading nothing would say that nothing is billed."""
-    if given:
-        directory, source = Path(given), "--journal-dir"
+def _journal_to_read(ctx: Context, args: argparse.Namespace) -> tuple[Store, str]:
+    """The journal's store, as :func:`journal_store` chooses it, and how to name it and where it
+    came from: a listing with no orphans must show that it read the journal the user meant. A
+    directory that is missing, or is not one, is a failure: reading nothing would say that
+    nothing is billed."""
+    if JOURNAL_URL.value(args.journal_url):
+        source = "--journal-url" if args.journal_url else JOURNAL_URL.environment
+        store = journal_store(args)
+        return store, f"the journal {store.location} ({source})"
+    if args.journal_dir:
+        directory, source = Path(args.journal_dir), "--journal-dir"
     elif JOURNAL_DIR.value(None):
         directory, source = Path(str(JOURNAL_DIR.value(None))), JOURNAL_DIR.environment
     else:
@@ -228,21 +247,20 @@ def _journal_directory(ctx: Context, given: str | None) -> Path:
     where = f"{directory} ({source})"
     choose = (
         f"name the directory the provider writes with --journal-dir or {JOURNAL_DIR.environment}"
+        f", or its S3 journal with --journal-url or {JOURNAL_URL.environment}"
     )
     if not directory.exists():
         raise UsageError(f"no journal directory at {where}", f"{choose} (cortecs:journalDir)")
     if not directory.is_dir():
         raise UsageError(f"the journal directory {where} is not a directory", choose)
-    journals = sorted(path.name for path in directory.glob("*.json"))
-    read = ", ".join(journals) if journals else "no journal: no provider has written a start there"
-    ctx.say(f"read the journal directory {where}: {read}")
-    return directory
+    return journal_store(args), f"the journal directory {where}"
 
 
 def _how_to_clean(
     owner: str, record: str, instance_id: str | None, instance: Instance | None
 ) -> str:
-    _, stack, resource = owner.split("/", 2)
+    parsed = Owner.parse(owner)
+    stack, resource = parsed.stack, parsed.name
     if instance_id is None:
         return (
             f"its start's answer never came: the next `pulumi up` of stack {stack} checks what "

@@ -24,7 +24,6 @@ from typing import Any
 from pulumi.provider.experimental import provider as api
 
 from pulumi_cortecs._exceptions import InitializationFailed, OperationCancelled
-from pulumi_cortecs._journal import Owner
 from pulumi_cortecs._schema import INPUTS, NAMESPACE, Naming, names
 from pulumi_cortecs.native._package_schema import INSTANCE, package_schema
 from pulumi_cortecs.native._server import ResourceInitError
@@ -34,12 +33,6 @@ from pulumi_cortecs.resource._reporting import EngineLog
 
 # YAML, TypeScript, Go... programs name the resource by its token and its properties in camelCase.
 NATIVE_NAMING = Naming(INSTANCE, camel_case=True)
-
-
-def owner_of(urn: str) -> Owner:
-    """``urn:pulumi:STACK::PROJECT::TYPE::NAME`` as the owner of the resource's instances."""
-    stack, project, _type, name = urn.removeprefix("urn:pulumi:").split("::", 3)
-    return Owner(project, stack, name)
 
 
 class InstanceProvider(api.Provider):
@@ -91,7 +84,10 @@ class InstanceProvider(api.Provider):
     async def diff(self, request: api.DiffRequest) -> api.DiffResponse:
         olds, _ = to_props(request.old_state)
         news, _ = to_props(request.new_inputs)
-        planned = self.lifecycle.diff(request.resource_id, olds, news)
+        report = self._log.reporter(request.urn)
+        planned = await asyncio.to_thread(
+            self.lifecycle.diff, request.resource_id, olds, news, report=report
+        )
         kinds = {name: api.PropertyDiffKind.UPDATE_REPLACE for name in planned.replaces}
         kinds |= {name: api.PropertyDiffKind.UPDATE for name in planned.updates}
         return api.DiffResponse(
@@ -110,7 +106,7 @@ class InstanceProvider(api.Provider):
             return api.CreateResponse(resource_id="", properties=to_values(planned, secret))
         if self._cancelled.is_set():
             raise OperationCancelled("the operation was cancelled before anything was started")
-        props["owner"] = str(owner_of(request.urn))
+        props["owner"] = request.urn  # the owner of its instances
         try:
             instance_id, outputs = await asyncio.to_thread(
                 self.lifecycle.create,
@@ -133,7 +129,7 @@ class InstanceProvider(api.Provider):
             # Nothing is stopped or restarted at preview.
             planned = self.lifecycle.planned_update(olds, news)
             return api.UpdateResponse(properties=to_values(planned, secret | old_secret))
-        news["owner"] = str(owner_of(request.urn))
+        news["owner"] = request.urn  # the owner of its instances
         try:
             outputs = await asyncio.to_thread(
                 self.lifecycle.update,
@@ -162,7 +158,7 @@ class InstanceProvider(api.Provider):
 
     async def delete(self, request: api.DeleteRequest) -> None:
         props, _ = to_props(request.properties)
-        props["owner"] = str(owner_of(request.urn))
+        props["owner"] = request.urn  # the owner of its instances
         await asyncio.to_thread(
             self.lifecycle.delete,
             request.resource_id,

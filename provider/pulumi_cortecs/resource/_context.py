@@ -1,12 +1,12 @@
-"""What one provider process shares across its resources: the client, the catalog, the journal,
-the instances' API key, how its users name things, and whether the API can be used at all."""
+"""What one provider process shares across its resources: the client, the catalog, the journal
+and its leases, the instances' API key, how its users name things, and whether the API can be
+used at all."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from pulumi_cortecs._exceptions import (
     ApiConnectionError,
@@ -16,8 +16,10 @@ from pulumi_cortecs._exceptions import (
     NotFoundError,
     ServerError,
 )
-from pulumi_cortecs._journal import Journal, default_directory
+from pulumi_cortecs._journal import Journal
+from pulumi_cortecs._leases import Leases
 from pulumi_cortecs._schema import API_BASE_URL, NAMESPACE, PYTHON_NAMING, Naming
+from pulumi_cortecs._store import open_store
 from pulumi_cortecs._urls import missing_api_path
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._polling import ProportionalPollPolicy
@@ -46,6 +48,7 @@ class ProviderContext:
         *,
         api_key: str | None = None,
         journal: Journal | None = None,
+        leases: Leases | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         naming: Naming = PYTHON_NAMING,
@@ -55,7 +58,8 @@ class ProviderContext:
         """How the resource and its properties are named in messages."""
         self.catalog = Catalog(client)
         self.api_key = api_key
-        self.journal = journal or Journal(default_directory())
+        self.journal = journal or Journal(open_store(None))
+        self.leases = leases or Leases(self.journal.store)  # in the journal's store
         self.clock = clock
         self.sleep = sleep
         self.probe_http = probe_client()  # one pool for every instance's readiness probe
@@ -82,8 +86,8 @@ class ProviderContext:
             poll_policy=PROVIDER_POLL_POLICY,
             sleep=sleep,
         )
-        directory = Path(settings.journal_dir) if settings.journal_dir else default_directory()
-        journal = Journal(directory)
+        # A shared journal, once configured, is the one every runner must use: it wins.
+        journal = Journal(open_store(settings.journal_url or settings.journal_dir))
         return cls(client, api_key=settings.api_key, journal=journal, sleep=sleep, naming=naming)
 
     def access_failure(self) -> Failure | None:

@@ -69,7 +69,7 @@ class ManagedInstanceProvider(ResourceProvider):
         return CheckResult(checked.inputs, failures)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        planned = self._lifecycle.diff(id_, olds, news)
+        planned = self._lifecycle.diff(id_, olds, news, report=self._reporter())
         return DiffResult(
             changes=planned.changes,
             replaces=planned.replaces,

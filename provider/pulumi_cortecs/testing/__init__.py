@@ -7,9 +7,10 @@
 - A driver that plays the Pulumi engine's part against a provider process over gRPC
   (:class:`ProviderProcess`, :class:`Deployment`, :func:`program_inputs`), with the engine's
   own service, which records the messages a provider shows the user (:class:`RecordingEngine`).
+- moto's S3 over HTTP with faults to inject (:class:`S3Server`), for a journal in a bucket.
 - pytest fixtures (``cortecs_clock``, ``cortecs_mock``, ``cortecs_client``, ``cortecs_api``,
-  ``cortecs_engine``),
-  registered as a pytest plugin when this package is installed.
+  ``cortecs_engine``, ``cortecs_s3``, ``cortecs_s3_journal``), registered as a pytest plugin
+  when this package is installed.
 
 Names are imported on first use, so the plugin loads nothing heavy into a test session.
 """
@@ -47,6 +48,7 @@ if typing.TYPE_CHECKING:
         start_fake_api,
         without_credentials,
     )
+    from pulumi_cortecs.testing.s3 import S3Server
 
 _SUBMODULES: dict[str, str] = {
     **dict.fromkeys(
@@ -79,6 +81,7 @@ _SUBMODULES: dict[str, str] = {
         "processes",
     ),
     **dict.fromkeys(("EngineMessage", "RecordingEngine"), "_recording_engine"),
+    "S3Server": "s3",
 }
 
 __all__ = [
@@ -96,6 +99,7 @@ __all__ = [
     "ManualClock",
     "ProviderProcess",
     "RecordingEngine",
+    "S3Server",
     "StateEntry",
     "declare",
     "journal_directory",
