@@ -17,6 +17,7 @@ from pulumi_cortecs._exceptions import (
     ApiConnectionError,
     ApiError,
     AuthenticationError,
+    CortecsError,
     MalformedResponseError,
     MissingCredentialsError,
     NotFoundError,
@@ -144,6 +145,11 @@ def _api_error(exc: ApiError, _: Situation) -> Failure:
     return Failure(EXIT_API_ERROR, exc.message)
 
 
+def _not_done(exc: CortecsError, _: Situation) -> Failure:
+    # A provisioning or journal error: its message says what became of the instance.
+    return Failure(EXIT_API_ERROR, str(exc))
+
+
 def _usage(exc: UsageError, _: Situation) -> Failure:
     return Failure(EXIT_USAGE, exc.message, exc.hint)
 
@@ -184,6 +190,7 @@ _EXPLAINERS: tuple[_Explainer[Any], ...] = (
     _Explainer(RateLimitError, _rate_limited),
     _Explainer(ServerError, _server_failed),
     _Explainer(ApiError, _api_error),
+    _Explainer(CortecsError, _not_done),
     _Explainer(ValueError, _unreadable),
     _Explainer(KeyError, _unreadable),
 )

@@ -38,7 +38,7 @@ from pulumi_cortecs.cli._errors import (
     UsageError,
     failure,
 )
-from pulumi_cortecs.cli._parser import PROG, UsageExit, api_base_url, build_parser
+from pulumi_cortecs.cli._parser import PROG, UsageExit, api_base_url, parse
 from pulumi_cortecs.cli._tables import Layout
 
 __all__ = [
@@ -73,7 +73,7 @@ def main(
     err = stderr or sys.stderr
     inp = stdin or sys.stdin
     try:
-        args = build_parser().parse_args(argv)
+        args = parse(argv)
     except UsageExit as exc:
         return exc.status
     command: Command[Any] = _commands.BY_NAME[args.command]
@@ -120,7 +120,7 @@ def main(
     except BrokenPipeError:
         # Piped into `head` or similar, which stopped reading: not an error.
         pass
-    return EXIT_OK
+    return command.exit_status(rows)
 
 
 def _check_confirmation(command: Command[Any], args: argparse.Namespace, stdin: TextIO) -> None:

@@ -16,6 +16,7 @@ from pulumi_cortecs._exceptions import (
 )
 from pulumi_cortecs._journal import Journal, default_directory
 from pulumi_cortecs.api._client import Client
+from pulumi_cortecs.api._models import Instance
 from pulumi_cortecs.api._polling import ProportionalPollPolicy
 from pulumi_cortecs.resource._catalog import Catalog
 from pulumi_cortecs.resource._inputs import Failure
@@ -43,6 +44,7 @@ class ProviderContext:
         journal: Journal | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        on_progress: Callable[[Instance], None] | None = None,
     ) -> None:
         self.client = client
         self.catalog = Catalog(client)
@@ -50,6 +52,9 @@ class ProviderContext:
         self.journal = journal or Journal(default_directory())
         self.clock = clock
         self.sleep = sleep
+        self.on_progress = on_progress
+        """Told each status and step a wait sees (after it is logged), e.g. to draw a progress
+        bar; the first call is the instance as it was started."""
         self.probe_http = probe_client()  # one pool for every instance's readiness probe
         self._access_lock = threading.Lock()
         self._access_checked = False

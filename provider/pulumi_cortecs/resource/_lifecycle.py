@@ -205,7 +205,7 @@ class InstanceLifecycle:
         if instance.status == STOPPED:
             instance = client.restart(instance_id)
             pulumi.log.info(f"restarting {instance_id}")
-        log_progress = _progress_logger(context.clock, began)
+        log_progress = _progress_logger(context.clock, began, context.on_progress)
         log_progress(instance)  # as started, restarted, adopted or found
         instance = client.wait_until_running(
             instance_id,
@@ -343,8 +343,13 @@ class InstanceLifecycle:
         return dataclasses.asdict(state)
 
 
-def _progress_logger(clock: Callable[[], float], began: float) -> Callable[[Instance], None]:
-    """Logs each status and step once, however often it is reported."""
+def _progress_logger(
+    clock: Callable[[], float],
+    began: float,
+    on_progress: Callable[[Instance], None] | None = None,
+) -> Callable[[Instance], None]:
+    """Logs each status and step once, however often it is reported, and tells
+    ``on_progress`` each report."""
     last_logged: str | None = None
 
     def log(instance: Instance) -> None:
@@ -358,5 +363,7 @@ def _progress_logger(clock: Callable[[], float], began: float) -> Callable[[Inst
         if step != last_logged:
             last_logged = step
             pulumi.log.info(f"{instance.instance_id}: {step}, {clock() - began:.0f} s")
+        if on_progress is not None:
+            on_progress(instance)
 
     return log
