@@ -49,6 +49,11 @@ def ending_signal(error: BaseException) -> int | None:
     return None
 
 
+def ending_signal_itself(error: BaseException) -> bool:
+    """Whether ``error`` is the exception a signal raised (not one raised because of it)."""
+    return isinstance(error, KeyboardInterrupt | Terminated)
+
+
 @contextlib.contextmanager
 def handled(handler: Handler) -> Iterator[None]:
     """Every ending signal goes to ``handler`` inside the block; the previous handlers are

@@ -56,6 +56,16 @@ class Declined(Exception):
         self.message = message
 
 
+class Interrupted(Exception):
+    """A signal ended the command (exit 128 + its number, as a shell reports it); the message
+    says what became of what it had started."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.signum = signum
+
+
 @dataclass(frozen=True)
 class Failure:
     """What a failed command exits with, its message for stderr, and maybe a hint."""
@@ -154,6 +164,10 @@ def _usage(exc: UsageError, _: Situation) -> Failure:
     return Failure(EXIT_USAGE, exc.message, exc.hint)
 
 
+def _interrupted(exc: Interrupted, _: Situation) -> Failure:
+    return Failure(128 + exc.signum, exc.message)
+
+
 def _declined(exc: Declined, _: Situation) -> Failure:
     return Failure(EXIT_API_ERROR, exc.message)
 
@@ -181,6 +195,7 @@ class _Explainer(Generic[E]):
 _EXPLAINERS: tuple[_Explainer[Any], ...] = (
     _Explainer(UsageError, _usage),
     _Explainer(Declined, _declined),
+    _Explainer(Interrupted, _interrupted),
     _Explainer(MissingCredentialsError, _missing_credentials),
     _Explainer(AuthenticationError, _refused_credentials),
     _Explainer(ApiConnectionError, _unreachable),

@@ -59,6 +59,7 @@ exit codes:
   2  usage error (unknown command or option, malformed URL, unknown hardware,
      a confirmation without a terminal: pass --yes)
   3  credentials missing or refused
+  `run` exits with its command's status once the command has run
 """
 
 

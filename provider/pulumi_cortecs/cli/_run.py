@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 from pulumi_cortecs import _signals
 from pulumi_cortecs._schema import API_KEY
 from pulumi_cortecs.cli._context import Context
-from pulumi_cortecs.cli._errors import UsageError
+from pulumi_cortecs.cli._errors import Interrupted, UsageError
 from pulumi_cortecs.cli._rows import Row
 
 if TYPE_CHECKING:
@@ -131,6 +131,13 @@ def run_rows(ctx: Context, args: argparse.Namespace) -> list[RunRow]:
             ),
             "nothing was started; `models` and `hardware` list what there is",
         ) from None
+    except BaseException as error:
+        signum = _signals.ending_signal(error)
+        if signum is None:
+            raise
+        # A failed start's message says what became of its instance; a signal's own says nothing.
+        said = "" if _signals.ending_signal_itself(error) else str(error)
+        raise Interrupted(said or f"interrupted by {signal.Signals(signum).name}", signum) from None
     finally:
         progress.finish()
     return [row]
