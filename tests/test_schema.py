@@ -44,6 +44,7 @@ CHANGED: dict[str, tuple[Any, Any]] = {
     "adopt_existing": (False, True),
     "wait_timeout_seconds": (60.0, 1800.0),
     "max_price_per_hour": (5.0, None),
+    "auto_stop_after": ("2h", "8h"),
     "owner": ("cortecs-instances/prod/chat", "cortecs-instances/dev/chat"),
 }
 
@@ -84,7 +85,7 @@ def test_unset_inputs_take_their_defaults() -> None:
 @pytest.mark.parametrize("prop", INPUTS, ids=lambda p: p.name)
 def test_a_changed_input_replaces_or_updates_as_declared(prop: Any) -> None:
     new, old = CHANGED[prop.name]
-    planned = diff({prop.name: old, "status": "running"}, {prop.name: new})
+    planned = diff({prop.name: old, "status": "running"}, {prop.name: new}, now=0.0)
     expected = ([prop.name], []) if prop.change is Change.REPLACE else ([], [prop.name])
     assert (planned.replaces, planned.updates) == expected
 

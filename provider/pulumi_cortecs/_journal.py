@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -45,18 +45,6 @@ IN_FLIGHT_SECONDS = 900.0
 # what its own, uncertain request did must go on seeing this instance as someone's.
 HANDED_SECONDS = 900.0
 _HOST = socket.gethostname()
-
-
-def default_directory(environ: Mapping[str, str] = os.environ) -> Path:
-    """Per user, never per checkout: ``$XDG_STATE_HOME`` (``~/.local/state``), or
-    ``%LOCALAPPDATA%`` on Windows."""
-    if sys.platform == "win32" and environ.get("LOCALAPPDATA"):
-        base = Path(environ["LOCALAPPDATA"])
-    elif environ.get("XDG_STATE_HOME"):
-        base = Path(environ["XDG_STATE_HOME"])
-    else:
-        base = Path(environ.get("HOME") or Path.home()) / ".local" / "state"
-    return base / "pulumi-cortecs" / "journal"
 
 
 @dataclass(frozen=True)

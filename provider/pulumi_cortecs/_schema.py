@@ -26,9 +26,10 @@ from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum
 from typing import Any, Protocol
 
+from pulumi_cortecs._pricing import PER_HOUR, PER_MINUTE
 from pulumi_cortecs._urls import has_userinfo
 
-BILLING_INTERVALS: tuple[str, ...] = ("per_minute", "per_hour")
+BILLING_INTERVALS: tuple[str, ...] = (PER_MINUTE, PER_HOUR)
 MIN_WORKERS = 1
 MAX_WORKERS = 8
 DEFAULT_WAIT_TIMEOUT_SECONDS = 1800.0
@@ -301,6 +302,44 @@ class PositiveNumber:
         return number
 
 
+_DURATION = re.compile(r"([0-9]+)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+LONGEST_DURATION_SECONDS = 365 * 86400  # past a year, a lease is no stop at all
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A length of time: ``"90s"``, ``"45m"``, ``"8h"``, ``"2d"``, or a whole number of
+    seconds; kept as written (a number as ``"5400s"``), read with :func:`duration_seconds`."""
+
+    allowed: str = (
+        'a duration such as "90s", "45m", "8h" or "2d" (a whole number of seconds, minutes, '
+        "hours or days), or a whole number of seconds, greater than 0 and at most 365d"
+    )
+
+    def parse(self, value: Any) -> str:
+        number = _finite(value)
+        if isinstance(value, str):
+            text = value.strip()
+            seconds = duration_seconds(text) if _DURATION.fullmatch(text) else None
+        elif number is not None and number.is_integer():
+            seconds = int(number)
+            text = f"{seconds}s"
+        else:
+            seconds = None
+        if seconds is None or not 0 < seconds <= LONGEST_DURATION_SECONDS:
+            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
+        return text
+
+
+def duration_seconds(text: str) -> int:
+    """The seconds of a duration :class:`Duration` accepted (``"8h"`` is 28800)."""
+    found = _DURATION.fullmatch(text)
+    if found is None:
+        raise ValueError(f"not a duration: {shown(text)}")
+    return int(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+
+
 @dataclass(frozen=True)
 class ChatKwargs:
     allowed: str = "a mapping of ChatOpenAI keyword arguments, without credentials"
@@ -446,6 +485,14 @@ class InstanceInputs:
         rule=PositiveNumber(),
         default_doc="none",
     )
+    auto_stop_after: str | None = _input(
+        "stop the instance this long after each `up` that starts it, restarts it or changes "
+        'this: `"90s"`, `"45m"`, `"8h"`, `"2d"` or seconds; a lease in the journal that '
+        "`cortecs-instances reap` enforces, and the next `up` restarts it",
+        change=Change.UPDATE,
+        rule=Duration(),
+        default_doc="never",
+    )
     owner: str | None = _input(
         "the resource an instance belongs to (`project/stack/resource`); only a start this "
         "resource wrote ahead in the journal lets it adopt an instance",
@@ -473,6 +520,11 @@ class InstanceState(InstanceInputs):
     currency: str | None = _output("the currency of the prices; known at preview", nullable=True)
     estimated_cost_per_hour: float | None = _output(
         "price per hour × workers; known at preview", nullable=True
+    )
+    stops_at: str | None = _output(
+        "ISO 8601 time `auto_stop_after` runs out and `reap` stops the instance; `null` "
+        "without it or while stopped",
+        nullable=True,
     )
     chat_openai_args: dict[str, Any] = _output(
         '`{"model_name", "base_url", **chat_openai_kwargs}` for `ChatOpenAI`',

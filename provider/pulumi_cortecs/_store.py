@@ -1,5 +1,6 @@
-"""Where the journal keeps its documents: a directory on this machine, or (elsewhere) an object
-store every runner sees. Both offer the same small contract, the one S3 offers with conditional
+"""Where the journal keeps its documents: a directory on this machine (:class:`DirectoryStore`),
+or an S3 bucket every runner sees (:class:`~pulumi_cortecs._s3.S3Store`); :func:`open_store`
+picks one from a location. Both offer the same small contract, the one S3 offers with conditional
 writes, so the journal and its leases are written once for both:
 
 - :meth:`Store.get` returns a document with its *version* (an opaque tag: S3's ETag, a digest of
@@ -21,7 +22,7 @@ import hashlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
@@ -127,10 +128,8 @@ class DirectoryStore:
         return sorted(found)
 
     def _path(self, key: str) -> Path:
-        parts = key.split("/")
-        if any(part in ("", ".", "..") or part.startswith(".") for part in parts):
-            raise ValueError(f"not a journal key: {key!r}")
-        return self.directory.joinpath(*parts)
+        check_key(key)
+        return self.directory.joinpath(*key.split("/"))
 
     @contextlib.contextmanager
     def _locked(self, path: Path) -> Iterator[None]:
@@ -168,6 +167,45 @@ class DirectoryStore:
     @staticmethod
     def _error(path: Path, verb: str, error: OSError) -> JournalError:
         return JournalError(f"the journal {path} cannot be {verb} ({error.strerror or error})")
+
+
+def check_key(key: str) -> None:
+    """Refuse a key that would leave the store's directory (or prefix) or name a private file."""
+    parts = key.split("/")
+    if any(part in ("", ".", "..") or part.startswith(".") for part in parts):
+        raise ValueError(f"not a journal key: {key!r}")
+
+
+def default_directory(environ: Mapping[str, str] = os.environ) -> Path:
+    """Per user, never per checkout: ``$XDG_STATE_HOME`` (``~/.local/state``), or
+    ``%LOCALAPPDATA%`` on Windows."""
+    if sys.platform == "win32" and environ.get("LOCALAPPDATA"):
+        base = Path(environ["LOCALAPPDATA"])
+    elif environ.get("XDG_STATE_HOME"):
+        base = Path(environ["XDG_STATE_HOME"])
+    else:
+        base = Path(environ.get("HOME") or Path.home()) / ".local" / "state"
+    return base / "pulumi-cortecs" / "journal"
+
+
+def open_store(location: str | None, environ: Mapping[str, str] = os.environ) -> Store:
+    """The store at ``location``: an ``s3://BUCKET/PREFIX`` URL (the endpoint and credentials
+    from the AWS environment in ``environ``), a directory, or ``None`` for the default
+    directory of this user (:func:`default_directory`)."""
+    if location is None:
+        return DirectoryStore(default_directory(environ))
+    if location.startswith("s3://"):
+        from pulumi_cortecs._s3 import S3Store
+
+        try:
+            return S3Store(location, environ)
+        except ValueError as error:
+            raise JournalError(f"the journal URL is not usable: {error}") from None
+    if "://" in location:
+        raise JournalError(
+            f"the journal {location} is neither a directory nor an s3://BUCKET/PREFIX URL"
+        )
+    return DirectoryStore(Path(location).expanduser())
 
 
 def _digest(data: bytes) -> str:

@@ -19,8 +19,9 @@ from pulumi_cortecs import (
     NotFoundError,
     PriceInfo,
 )
-from pulumi_cortecs._journal import Journal, default_directory
+from pulumi_cortecs._journal import Journal
 from pulumi_cortecs._schema import JOURNAL_DIR
+from pulumi_cortecs._store import default_directory
 from pulumi_cortecs.cli._context import Context
 from pulumi_cortecs.cli._errors import UsageError
 from pulumi_cortecs.cli._rows import (

@@ -1,5 +1,5 @@
-"""What one provider process shares across its resources: the client, the catalog, the journal,
-the instances' API key, and whether the API can be used at all."""
+"""What one provider process shares across its resources: the client, the catalog, the journal
+and its leases, the instances' API key, and whether the API can be used at all."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from pulumi_cortecs._exceptions import (
     MissingCredentialsError,
     ServerError,
 )
-from pulumi_cortecs._journal import Journal, default_directory
+from pulumi_cortecs._journal import Journal
+from pulumi_cortecs._leases import Leases, store_at
+from pulumi_cortecs._store import default_directory
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._models import Instance
 from pulumi_cortecs.api._polling import ProportionalPollPolicy
@@ -42,6 +44,7 @@ class ProviderContext:
         *,
         api_key: str | None = None,
         journal: Journal | None = None,
+        leases: Leases | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         on_progress: Callable[[Instance], None] | None = None,
@@ -50,6 +53,7 @@ class ProviderContext:
         self.catalog = Catalog(client)
         self.api_key = api_key
         self.journal = journal or Journal(default_directory())
+        self.leases = leases or Leases(store_at(None))
         self.clock = clock
         self.sleep = sleep
         self.on_progress = on_progress
@@ -76,7 +80,13 @@ class ProviderContext:
             sleep=sleep,
         )
         directory = Path(settings.journal_dir) if settings.journal_dir else default_directory()
-        return cls(client, api_key=settings.api_key, journal=Journal(directory), sleep=sleep)
+        return cls(
+            client,
+            api_key=settings.api_key,
+            journal=Journal(directory),
+            leases=Leases(store_at(settings.journal_dir)),
+            sleep=sleep,
+        )
 
     def access_failure(self) -> Failure | None:
         """Why the API cannot be used with the configured credentials and URL, if it cannot.

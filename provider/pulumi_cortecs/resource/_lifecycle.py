@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 import pulumi
@@ -26,11 +27,19 @@ from pulumi_cortecs._exceptions import (
     UncertainStartError,
 )
 from pulumi_cortecs._journal import Owner
+from pulumi_cortecs._pricing import DEFAULT_INTERVAL, cost_per_hour, cost_since_start
 from pulumi_cortecs._schema import START_ARGS, InstanceInputs, InstanceState, names
 from pulumi_cortecs.api._auth import Secret
 from pulumi_cortecs.api._defaults import resolve_defaults
-from pulumi_cortecs.api._models import PENDING, RUNNING, STOPPED, Instance, InstanceArgs
-from pulumi_cortecs.resource import _preview
+from pulumi_cortecs.api._models import (
+    PENDING,
+    RUNNING,
+    STOPPED,
+    Instance,
+    InstanceArgs,
+    PriceInfo,
+)
+from pulumi_cortecs.resource import _auto_stop, _preview
 from pulumi_cortecs.resource._context import ProviderContext
 from pulumi_cortecs.resource._inputs import (
     UNKNOWN,
@@ -44,7 +53,7 @@ from pulumi_cortecs.resource._readiness import wait_until_answering
 from pulumi_cortecs.resource._settings import ConfigSource, ProviderSettings
 
 STOP_TIMEOUT_SECONDS = 600.0
-_REPORTED_BY_THE_INSTANCE = ("status", "base_url", "started_at", "chat_openai_args")
+_REPORTED_BY_THE_INSTANCE = ("status", "base_url", "started_at", "stops_at", "chat_openai_args")
 """The outputs that change when an instance is brought up or stopped."""
 
 
@@ -71,7 +80,7 @@ class InstanceLifecycle:
 
     def diff(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> _preview.Planned:
         self._ownership.hold(id_)
-        return _preview.diff(olds, news)
+        return _preview.diff(olds, news, self._context.leases.now())
 
     def planned_update(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
         """What :meth:`update` will return, as far as a preview knows without touching the
@@ -79,12 +88,17 @@ class InstanceLifecycle:
         instance reports once it has been brought up or stopped."""
         inputs = checked_inputs(news)
         planned = {**olds, **input_props(inputs)}
-        if is_unknown(inputs.running) or olds.get("status") != (
-            RUNNING if inputs.running else STOPPED
+        restarts = inputs.running is True and _auto_stop.ran_out(olds, self._context.leases.now())
+        if (
+            is_unknown(inputs.running)
+            or restarts
+            or olds.get("status") != (RUNNING if inputs.running else STOPPED)
         ):
             planned |= dict.fromkeys(_REPORTED_BY_THE_INSTANCE, UNKNOWN)
         elif inputs.chat_openai_kwargs != olds.get("chat_openai_kwargs"):
             planned["chat_openai_args"] = UNKNOWN
+        if inputs.auto_stop_after != olds.get("auto_stop_after"):
+            planned["stops_at"] = UNKNOWN
         return planned
 
     # -- apply -----------------------------------------------------------------------------
@@ -117,11 +131,14 @@ class InstanceLifecycle:
                 instance = self._bring_up(instance, inputs, deadline)
             elif instance.status != STOPPED:
                 instance = self._stop(instance_id)
+            stops_at = _auto_stop.granted(
+                context, instance, inputs, self._price(instance), renew=True
+            )
         except BaseException as error:
             if keep:
                 raise self._kept_after_failure(owner, instance_id, inputs, error) from error
             raise self._discard_after_failure(owner, instance_id, error) from error
-        return instance_id, self._outputs(instance, inputs)
+        return instance_id, self._outputs(instance, inputs, stops_at)
 
     def hand_over(self, id_: str, props: Mapping[str, Any]) -> None:
         """The engine has the created instance's id: the journal no longer needs to keep it.
@@ -149,10 +166,11 @@ class InstanceLifecycle:
                 f"{id_} no longer exists (deleted outside Pulumi); run `pulumi refresh` so the "
                 "next `pulumi up` starts a new one"
             )
+        brought_up = inputs.running and instance.status in (STOPPED, PENDING)
         try:
             # A pending instance is coming up (or was left booting): wait and probe it like a
             # create.
-            if inputs.running and instance.status in (STOPPED, PENDING):
+            if brought_up:
                 deadline = context.clock() + (timeout or inputs.wait_timeout_seconds)
                 instance = self._bring_up(instance, inputs, deadline)
             elif not inputs.running and instance.status != STOPPED:
@@ -162,7 +180,9 @@ class InstanceLifecycle:
                 owner = owner_of(inputs.owner)
                 raise self._kept_after_failure(owner, id_, inputs, error) from error
             raise
-        return self._outputs(instance, inputs)
+        renew = brought_up or inputs.auto_stop_after != olds.get("auto_stop_after")
+        stops_at = _auto_stop.granted(context, instance, inputs, self._price(instance), renew=renew)
+        return self._outputs(instance, inputs, stops_at)
 
     def read(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         """The outputs as the API now reports them; ``None`` when the instance is gone."""
@@ -170,7 +190,8 @@ class InstanceLifecycle:
         instance = self._context.client.find_instance(id_)
         if instance is None:
             return None
-        return self._outputs(instance, checked_inputs(props))
+        stops_at = _auto_stop.held_until(self._context, instance)
+        return self._outputs(instance, checked_inputs(props), stops_at)
 
     def import_(self, id_: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """Outputs and inputs of an instance this program did not create (``pulumi import``):
@@ -193,6 +214,7 @@ class InstanceLifecycle:
             raise ProvisioningError(
                 f"{id_} was stopped, so nothing is billed, but not deleted: {not_deleted}"
             )
+        self._context.leases.revoke(id_)
         self._ownership.release(owner_of(props.get("owner")), id_)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -253,6 +275,7 @@ class InstanceLifecycle:
         if instance is None:
             return None
         if instance.status != STOPPED:
+            self._log_cost(instance)
             # A 404 here is no proof of anything (it was just seen), so it is not caught.
             client.stop(instance_id)
             pulumi.log.info(f"stopping {instance_id}")
@@ -320,12 +343,28 @@ class InstanceLifecycle:
             outputs=outputs,
         )
 
-    def _outputs(self, instance: Instance, inputs: InstanceInputs) -> dict[str, Any]:
+    def _price(self, instance: Instance) -> PriceInfo | None:
+        """The price of the instance's hardware, if the catalog has it."""
+        hardware_type_id = instance.instance_args.hardware_type_id
+        hardware = self._context.catalog.hardware(hardware_type_id) if hardware_type_id else None
+        return hardware.price_info if hardware else None
+
+    def _log_cost(self, instance: Instance) -> None:
+        """What the instance cost since it last started, as it is about to stop."""
+        price = self._price(instance)
+        cost = cost_since_start(instance, price, datetime.now(timezone.utc))
+        if cost is not None and price is not None:
+            pulumi.log.info(
+                f"{instance.instance_id} cost {cost:.2f} {price.currency} since its last start "
+                f"(billed {instance.instance_args.billing_interval or DEFAULT_INTERVAL})"
+            )
+
+    def _outputs(
+        self, instance: Instance, inputs: InstanceInputs, stops_at: float | None = None
+    ) -> dict[str, Any]:
         args = instance.instance_args
-        catalog = self._context.catalog
-        hardware = catalog.hardware(args.hardware_type_id) if args.hardware_type_id else None
         workers = args.num_workers or inputs.num_workers or 1
-        price = hardware.price_info if hardware else None
+        price = self._price(instance)
         started_at = instance.instance_status.started_at
         resolved = {name: getattr(args, name) for name in start_args(inputs)}
         state = InstanceState(
@@ -337,7 +376,8 @@ class InstanceLifecycle:
             started_at=started_at.isoformat() if started_at else None,
             price_per_hour=price.price_per_hour if price else None,
             currency=price.currency if price else None,
-            estimated_cost_per_hour=round(price.price_per_hour * workers, 4) if price else None,
+            estimated_cost_per_hour=cost_per_hour(price.price_per_hour, workers) if price else None,
+            stops_at=_auto_stop.iso(stops_at) if stops_at is not None else None,
             chat_openai_args=instance.chat_openai_config(**inputs.chat_openai_kwargs),
         )
         return dataclasses.asdict(state)

@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 
 from pulumi_cortecs._exceptions import ApiError, UnknownModelError
+from pulumi_cortecs._pricing import DEFAULT_INTERVAL, cost_of, cost_per_hour
 from pulumi_cortecs._schema import (
     API_KEY,
     CLIENT_SECRET,
@@ -17,9 +18,11 @@ from pulumi_cortecs._schema import (
     NAMESPACE,
     Change,
     ConfigKey,
+    duration_seconds,
     shown,
 )
 from pulumi_cortecs.api._models import STOPPED, HardwareType, ModelPreview
+from pulumi_cortecs.resource import _auto_stop
 from pulumi_cortecs.resource._context import ProviderContext
 from pulumi_cortecs.resource._inputs import Failure, is_unknown, parse_inputs
 
@@ -53,6 +56,7 @@ def check(context: ProviderContext, news: Mapping[str, Any]) -> Checked:
     # An unreachable API is one failure, not one more per catalog question.
     if not context.api_unreachable:
         failures += _check_against_catalog(context, inputs, failed)
+    _log_auto_stop(context, inputs)
     if inputs.get("readiness_probe") is True:
         failures += _check_api_key(context.api_key)
     return Checked(inputs, failures)
@@ -90,8 +94,9 @@ def _padded(key: ConfigKey, value: str | None, prop: str) -> Failure | None:
     )
 
 
-def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Planned:
-    """``olds`` are the previous OUTPUTS: the API's resolved values, not what the user wrote."""
+def diff(olds: Mapping[str, Any], news: Mapping[str, Any], now: float) -> Planned:
+    """``olds`` are the previous OUTPUTS: the API's resolved values, not what the user wrote.
+    ``now``: the wall clock, for a lease that has run out."""
     changed = [p for p in INPUTS if _differs(olds.get(p.name), news.get(p.name))]
     replaces = [p.name for p in changed if p.change is Change.REPLACE]
     updates = [p.name for p in changed if p.change is Change.UPDATE]
@@ -100,6 +105,15 @@ def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Planned:
     is_stopped = olds.get("status") == STOPPED
     if "running" not in updates and wants_running in (True, False) and wants_running == is_stopped:
         updates.append("running")
+    # Reaped, or about to be, since the last up (seen without a refresh): bring it back.
+    if wants_running is True and not is_stopped and _auto_stop.ran_out(olds, now):
+        pulumi.log.info(
+            f"{olds.get('instance_id')}: its lease ran out at {olds.get('stops_at')}, so "
+            "`cortecs-instances reap` stops it (or has): this update restarts it if it is "
+            "stopped and renews the lease"
+        )
+        if "running" not in updates:
+            updates.append("running")
     return Planned(replaces, updates)
 
 
@@ -144,7 +158,7 @@ def _price(inputs: dict[str, Any], model: ModelPreview, hardware: HardwareType) 
     workers = inputs.get("num_workers") or 1
     if is_unknown(workers):
         return []
-    estimate = round(price.price_per_hour * workers, 4)
+    estimate = cost_per_hour(price.price_per_hour, workers)
     inputs["estimated_cost_per_hour"] = estimate
     pulumi.log.info(
         f"{model.hf_name} on {hardware.hardware_type_id} x {workers}: "
@@ -160,6 +174,22 @@ def _price(inputs: dict[str, Any], model: ModelPreview, hardware: HardwareType) 
             )
         ]
     return []
+
+
+def _log_auto_stop(context: ProviderContext, inputs: dict[str, Any]) -> None:
+    """When ``auto_stop_after`` stops the instance, and the most it costs until then."""
+    after = inputs.get("auto_stop_after")
+    if not isinstance(after, str) or is_unknown(after):
+        return
+    seconds = duration_seconds(after)
+    stops = _auto_stop.iso(context.leases.now() + seconds)
+    line = f"auto_stop_after {after}: stops {after} after the `up` that starts it ({stops} if now)"
+    price, workers = inputs.get("price_per_hour"), inputs.get("num_workers") or 1
+    interval = inputs.get("billing_interval") or DEFAULT_INTERVAL
+    if isinstance(price, float) and not is_unknown(workers) and not is_unknown(interval):
+        most = cost_of(seconds, price, workers, interval)
+        line += f", at most {most:.2f} {inputs.get('currency')} until then (billed {interval})"
+    pulumi.log.info(line)
 
 
 def _unpriced(

@@ -6,8 +6,10 @@
 - The fake in its own process, steered through its admin endpoints (:class:`FakeApiProcess`).
 - A driver that plays the Pulumi engine's part against a provider process over gRPC
   (:class:`ProviderProcess`, :class:`Deployment`, :func:`program_inputs`).
-- pytest fixtures (``cortecs_clock``, ``cortecs_mock``, ``cortecs_api``, ``cortecs_engine``),
-  registered as a pytest plugin when this package is installed.
+- moto's S3 over HTTP with faults to inject (:class:`S3Server`), for a journal in a bucket.
+- pytest fixtures (``cortecs_clock``, ``cortecs_mock``, ``cortecs_api``, ``cortecs_engine``,
+  ``cortecs_s3``, ``cortecs_s3_journal``), registered as a pytest plugin when this package is
+  installed.
 
 Names are imported on first use, so the plugin loads nothing heavy into a test session.
 """
@@ -43,6 +45,7 @@ if typing.TYPE_CHECKING:
         start_fake_api,
         without_credentials,
     )
+    from pulumi_cortecs.testing.s3 import S3Server
 
 _SUBMODULES: dict[str, str] = {
     **dict.fromkeys(
@@ -73,6 +76,7 @@ _SUBMODULES: dict[str, str] = {
         ),
         "processes",
     ),
+    "S3Server": "s3",
 }
 
 __all__ = [
@@ -88,6 +92,7 @@ __all__ = [
     "Faults",
     "ManualClock",
     "ProviderProcess",
+    "S3Server",
     "StateEntry",
     "journal_directory",
     "journaled_instances",

@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 
-from pulumi_cortecs._journal import Journal, default_directory
+from pulumi_cortecs._journal import Journal
+from pulumi_cortecs._store import default_directory
 from pulumi_cortecs.testing.fake import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 DEMO_CONFIG = {

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pulumi_cortecs.testing import FakeApiProcess, FakeBackend, ManualClock, ProviderProcess
+    from pulumi_cortecs.testing import (
+        FakeApiProcess,
+        FakeBackend,
+        ManualClock,
+        ProviderProcess,
+        S3Server,
+    )
 
 # Init steps of the HTTP fake: long enough to see every step, short enough for a fast suite.
 STEP_SECONDS = 0.05
@@ -86,3 +92,40 @@ def cortecs_engine(cortecs_api: FakeApiProcess, cortecs_home: Path) -> Iterator[
     provider.configure(cortecs_api.stack_config())
     yield provider
     provider.close()
+
+
+@pytest.fixture(scope="session")
+def cortecs_s3_server() -> Iterator[S3Server]:
+    """moto's S3 over HTTP on 127.0.0.1 (:class:`~pulumi_cortecs.testing.S3Server`), for the
+    whole session."""
+    from pulumi_cortecs.testing import S3Server
+
+    with S3Server() as server:
+        yield server
+
+
+@pytest.fixture
+def cortecs_s3(cortecs_s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
+    """The session's S3 server without faults, and this process's AWS environment (inherited
+    by the provider processes it starts) set to reach it with made-up credentials."""
+    for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", cortecs_s3_server.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "cortecs-test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "cortecs-test-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    yield cortecs_s3_server
+    cortecs_s3_server.denied = False
+    cortecs_s3_server.refuse_writes(0)
+
+
+@pytest.fixture
+def cortecs_s3_journal(cortecs_s3: S3Server) -> str:
+    """A journal URL, ``s3://BUCKET/journal``, in a new, empty bucket of ``cortecs_s3``."""
+    import uuid
+
+    import boto3
+
+    bucket = f"cortecs-{uuid.uuid4().hex[:16]}"
+    boto3.session.Session().client("s3").create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/journal"
