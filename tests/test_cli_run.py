@@ -192,7 +192,7 @@ def test_auto_stop_after_ends_cmd_and_the_instance(
     cortecs_api: FakeApiProcess, tmp_path: Path
 ) -> None:
     started = tmp_path / "started"
-    done = run(cortecs_api, tmp_path, LLAMA, "--auto-stop-after", "2s", *python(WAIT, str(started)))
+    done = run(cortecs_api, tmp_path, LLAMA, "--auto-stop-after", "3s", *python(WAIT, str(started)))
     assert done.returncode == 124, done.stderr
     assert "--auto-stop-after" in done.stderr and started.exists()
     assert cortecs_api.instances() == []

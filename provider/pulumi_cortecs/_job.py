@@ -8,6 +8,13 @@ the one code path behind ``cortecs-instances run MODEL -- CMD`` and Python's
 preview, the start written ahead in the journal under an owner unique to the run, the same
 wait and readiness probe, and the same stop and delete, which also clean up after a start
 that never became ready.
+
+Every job's instance is leased (:mod:`pulumi_cortecs._leases`) with the action delete, for
+:data:`DEFAULT_AUTO_STOP_AFTER` unless told otherwise: after a ``kill -9`` nothing runs a
+``finally``, and ``cortecs-instances reap`` (a cron, a scheduled workflow), from any machine that
+shares the journal, deletes the instance once the lease runs out, so a job never bills forever.
+This module loads Pulumi's SDK (through the lifecycle) only when a job starts: the CLI's other
+commands never need it.
 """
 
 from __future__ import annotations
@@ -24,25 +31,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pulumi
-
 from pulumi_cortecs import _signals
 from pulumi_cortecs._exceptions import CortecsError
-from pulumi_cortecs._journal import Journal, Owner, default_directory
-from pulumi_cortecs._schema import API_KEY, JOURNAL_DIR
+from pulumi_cortecs._journal import Journal, Owner
+from pulumi_cortecs._leases import DELETE, Lease, Leases, store_at
+from pulumi_cortecs._schema import API_KEY, JOURNAL_DIR, Duration, duration_seconds
+from pulumi_cortecs._store import default_directory
 from pulumi_cortecs.api._auth import Secret
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._models import Instance
-from pulumi_cortecs.resource._context import (
-    PROVIDER_MAX_ATTEMPTS,
-    PROVIDER_POLL_POLICY,
-    ProviderContext,
-)
-from pulumi_cortecs.resource._inputs import Failure
-from pulumi_cortecs.resource._lifecycle import InstanceLifecycle
 
 if TYPE_CHECKING:
     from langchain_openai import ChatOpenAI
+
+    from pulumi_cortecs.resource._context import ProviderContext
+    from pulumi_cortecs.resource._inputs import Failure
+    from pulumi_cortecs.resource._lifecycle import InstanceLifecycle
+
+DEFAULT_AUTO_STOP_AFTER = "2h"
+"""How long a job's instance is leased unless told otherwise: long enough for an evaluation
+or a batch, short enough that a job killed with ``kill -9`` (or hung) bills hours, not days."""
 
 
 class JobRefused(CortecsError):
@@ -114,6 +122,7 @@ def job_instance(
     num_workers: int | None = None,
     billing_interval: str | None = None,
     max_price_per_hour: float | None = None,
+    auto_stop_after: str = DEFAULT_AUTO_STOP_AFTER,
     keep: bool = False,
     client: Client | None = None,
     api_key: str | None = None,
@@ -124,6 +133,8 @@ def job_instance(
 ) -> Iterator[JobInstance]:
     """Start an instance of ``model_id`` for the block, and stop and delete it after the block,
     also when it raises, on Ctrl-C, SIGTERM and SIGHUP (``keep=True`` leaves it running).
+    Its lease runs out ``auto_stop_after`` after it is ready (``"90s"``, ``"45m"``, ``"8h"``,
+    ``"2d"``): then ``cortecs-instances reap`` deletes it, if nothing did before.
 
     The arguments are a ManagedInstance's inputs and are checked as a preview checks them,
     before anything starts (:class:`JobRefused` names each one that fails, e.g. a price per
@@ -134,6 +145,15 @@ def job_instance(
     told each status and step of the boot. Progress is logged as Pulumi's messages are
     (``info: ...`` on stderr). Signals are handled only when called from the main thread.
     """
+    # The lifecycle brings Pulumi's SDK along: loaded when a job starts, not with the CLI.
+    from pulumi_cortecs.resource._context import (
+        PROVIDER_MAX_ATTEMPTS,
+        PROVIDER_POLL_POLICY,
+        ProviderContext,
+    )
+    from pulumi_cortecs.resource._inputs import Failure
+    from pulumi_cortecs.resource._lifecycle import InstanceLifecycle
+
     inputs: dict[str, Any] = {
         "model_id": model_id,
         "hardware_type_id": hardware_type_id,
@@ -142,6 +162,11 @@ def job_instance(
         "billing_interval": billing_interval,
         "max_price_per_hour": max_price_per_hour,
     }
+    try:
+        lease_seconds = duration_seconds(Duration().parse(auto_stop_after))
+    except ValueError as error:
+        raise JobRefused([Failure("auto_stop_after", str(error))]) from None
+    location = JOURNAL_DIR.value(_text(journal_dir))
     owned_client = client is None
     context = ProviderContext(
         client
@@ -149,14 +174,20 @@ def job_instance(
             max_attempts=PROVIDER_MAX_ATTEMPTS, poll_policy=PROVIDER_POLL_POLICY, sleep=sleep
         ),
         api_key=API_KEY.value(api_key),
-        journal=Journal(Path(JOURNAL_DIR.value(_text(journal_dir)) or default_directory())),
+        journal=Journal(Path(location) if location else default_directory()),
+        leases=Leases(store_at(location)),
         sleep=sleep,
         on_progress=on_progress,
     )
     try:
         with _signals.raising():
             yield from _lifetime(
-                InstanceLifecycle(context), context, inputs, owner or run_owner("python"), keep
+                InstanceLifecycle(context),
+                context,
+                inputs,
+                owner or run_owner("python"),
+                lease_seconds=lease_seconds,
+                keep=keep,
             )
     finally:
         context.probe_http.close()
@@ -169,8 +200,14 @@ def _lifetime(
     context: ProviderContext,
     inputs: Mapping[str, Any],
     owner: Owner,
+    *,
+    lease_seconds: float,
     keep: bool,
 ) -> Iterator[JobInstance]:
+    import pulumi
+
+    from pulumi_cortecs.resource._auto_stop import iso
+
     checked = lifecycle.check({k: v for k, v in inputs.items() if v is not None})
     if checked.failures:
         raise JobRefused(checked.failures)
@@ -180,25 +217,46 @@ def _lifetime(
     instance_id, _ = lifecycle.create(props)
     try:
         instance = context.client.get_instance(instance_id)
+        lease = _lease(context, instance, owner, lease_seconds)
+        # The lease is the record from now on: `reap` deletes the instance after a kill -9,
+        # and no `pulumi up` will ever come to adopt a journal record of a job.
+        lifecycle.hand_over(instance_id, props)
+        pulumi.log.info(
+            f"{instance_id}: deleted at {iso(lease.expires_at)} at the latest by "
+            f"`cortecs-instances reap` (lease in {context.leases.where(instance_id)})"
+        )
         assert context.api_key is not None  # the check refuses a job without one
         yield JobInstance(instance, Secret(context.api_key))
     finally:
-        with _signals.deferred(lambda signum: _still_tearing_down(instance_id, signum)):
+
+        def still_tearing_down(signum: int) -> None:
+            pulumi.log.info(
+                f"{signal.Signals(signum).name}: still stopping and deleting {instance_id}, so "
+                "that it stops billing"
+            )
+
+        with _signals.deferred(still_tearing_down):
             if keep:
-                lifecycle.hand_over(instance_id, props)
                 pulumi.log.info(
-                    f"kept {instance_id} running: `cortecs-instances delete "
-                    f"{instance_id}` stops and deletes it"
+                    f"kept {instance_id} running: `cortecs-instances delete {instance_id}` stops "
+                    "and deletes it, else `reap` once its lease runs out"
                 )
             else:
-                lifecycle.delete(instance_id, props)
+                lifecycle.delete(instance_id, props)  # says what it cost, and revokes the lease
 
 
-def _still_tearing_down(instance_id: str, signum: int) -> None:
-    pulumi.log.info(
-        f"{signal.Signals(signum).name}: still stopping and deleting {instance_id}, so that it "
-        "stops billing"
+def _lease(context: ProviderContext, instance: Instance, owner: Owner, seconds: float) -> Lease:
+    """Lease the instance for ``seconds``, with the action delete."""
+    hardware = context.catalog.hardware(instance.instance_args.hardware_type_id or "")
+    lease = Lease.of(
+        instance,
+        owner=str(owner),
+        expires_at=context.leases.now() + seconds,
+        price=hardware.price_info if hardware else None,
+        action=DELETE,
     )
+    context.leases.grant(lease)
+    return lease
 
 
 def _text(path: str | Path | None) -> str | None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from pulumi_cortecs._job import DEFAULT_AUTO_STOP_AFTER
 from pulumi_cortecs._schema import BILLING_INTERVALS
 from pulumi_cortecs.cli import _actions, _queries, _run, _views
 from pulumi_cortecs.cli._context import Context
@@ -207,9 +208,10 @@ COMMANDS: tuple[Command[Any], ...] = (
             argument(
                 "--auto-stop-after",
                 type=_run.duration,
-                default=_run.DEFAULT_AUTO_STOP_AFTER,
+                default=DEFAULT_AUTO_STOP_AFTER,
                 metavar="D",
-                help="stop CMD and the instance after D, e.g. 90s, 30m, 2h (default: 2h)",
+                help="stop CMD and the instance after D (90s, 45m, 8h, 2d); the instance's "
+                f"lease runs out then, for `reap` (default: {DEFAULT_AUTO_STOP_AFTER})",
             ),
             argument("--keep", action="store_true", help="leave the instance running after CMD"),
             argument(COMMAND_WORDS, nargs="*", metavar="-- CMD [ARGS...]"),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -23,7 +22,8 @@ from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from pulumi_cortecs import _signals
-from pulumi_cortecs._schema import API_KEY
+from pulumi_cortecs._job import JobRefused, job_instance, run_owner
+from pulumi_cortecs._schema import API_KEY, Duration, duration_seconds
 from pulumi_cortecs.cli._context import Context
 from pulumi_cortecs.cli._errors import Interrupted, UsageError
 from pulumi_cortecs.cli._rows import Row
@@ -31,9 +31,6 @@ from pulumi_cortecs.cli._rows import Row
 if TYPE_CHECKING:
     from pulumi_cortecs import Instance
 
-DEFAULT_AUTO_STOP_AFTER = 2 * 3600.0
-"""The longest a ``run`` lets its instance bill unless told otherwise: long enough for an
-evaluation or a batch, short enough that a forgotten or hung job costs hours, not days."""
 STOP_GRACE_SECONDS = 10.0
 """How long a command gets to exit after SIGTERM when ``--auto-stop-after`` runs out."""
 EXIT_AUTO_STOPPED = 124
@@ -51,23 +48,14 @@ _FLAGS = {
 }
 """The flag that sets each input a preview checks, for messages."""
 
-_DURATION = re.compile(
-    r"(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s?)?"
-)
 
-
-def duration(text: str) -> float:
-    """Seconds from ``90``, ``90s``, ``30m``, ``2h`` or ``1h30m``."""
-    found = _DURATION.fullmatch(text.strip())
-    if not text.strip() or found is None:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a duration such as 90s, 30m, 2h or 1h30m"
-        )
-    parts = {unit: float(value) for unit, value in found.groupdict().items() if value}
-    seconds = parts.get("h", 0.0) * 3600 + parts.get("m", 0.0) * 60 + parts.get("s", 0.0)
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration above zero")
-    return seconds
+def duration(text: str) -> str:
+    """``--auto-stop-after``: a duration as ``auto_stop_after`` takes it (``90s``, ``45m``,
+    ``8h``, ``2d``)."""
+    try:
+        return Duration().parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 @dataclass(frozen=True)
@@ -95,9 +83,6 @@ def run_rows(ctx: Context, args: argparse.Namespace) -> list[RunRow]:
             "it as OPENAI_API_KEY, and the instance must answer with it before the command starts",
             f"export {API_KEY.environment}=... (your cortecs.ai API key)",
         )
-    # Loaded here, not with the CLI: the other commands never need Pulumi's SDK.
-    from pulumi_cortecs._job import JobRefused, job_instance, run_owner
-
     progress = _Progress(ctx.stderr, ctx.clock)
     try:
         with (
@@ -116,7 +101,9 @@ def run_rows(ctx: Context, args: argparse.Namespace) -> list[RunRow]:
             ) as job,
         ):
             progress.finish()
-            status = _Command(command, ctx).run(job.environment(), args.auto_stop_after)
+            status = _Command(command, ctx).run(
+                job.environment(), duration_seconds(args.auto_stop_after)
+            )
             row = RunRow(
                 instance_id=job.instance_id,
                 model_name=job.model_name,
