@@ -7,6 +7,7 @@ stdout and stderr stay what `run` passes through untouched.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -15,7 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
+from pulumi_cortecs import Client
 from pulumi_cortecs._journal import Journal
+from pulumi_cortecs._leases import Leases, store_at
 from pulumi_cortecs.testing import (
     DEMO_API_KEY,
     DEMO_CLIENT_ID,
@@ -253,3 +256,39 @@ def test_keep_leaves_the_instance_running(cortecs_api: FakeApiProcess, tmp_path:
     assert instance["instance_id"] == row["instance_id"]
     assert instance["status"] == "running"
     assert f"`cortecs-instances delete {row['instance_id']}`" in done.stderr
+
+
+def test_after_kill_9_reap_deletes_the_instance_once_its_lease_runs_out(
+    cortecs_api: FakeApiProcess, tmp_path: Path
+) -> None:
+    journal = tmp_path / "journal"
+    started = tmp_path / "started"
+    waits = WAIT.replace('write_text("started")', "write_text(str(os.getpid()))")
+    process = start_run(
+        cortecs_api,
+        journal,
+        LLAMA,
+        "--auto-stop-after",
+        "1h",
+        *python("import os" + waits, str(started)),
+    )
+    wait_for(started.exists, timeout=60)
+    process.kill()  # kill -9: no finally, no teardown
+    process.wait(timeout=10)
+    os.kill(int(started.read_text()), signal.SIGKILL)  # CMD, orphaned (it holds run's pipes)
+    process.communicate(timeout=10)
+    (instance,) = cortecs_api.instances()
+    assert instance["status"] == "running"
+
+    with Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, cortecs_api.api_base_url) as client:
+        assert Leases(store_at(str(journal))).reap(client) == []  # not run out yet
+        assert len(cortecs_api.instances()) == 1
+        an_hour_later = Leases(store_at(str(journal)), clock=lambda: time.time() + 3601)
+        (reaped,) = an_hour_later.reap(client)
+    assert (reaped.instance_id, reaped.action, reaped.outcome) == (
+        instance["instance_id"],
+        "delete",
+        "deleted",
+    )
+    assert reaped.owner.startswith("run:cli/")
+    assert cortecs_api.instances() == []

@@ -94,6 +94,7 @@ def run_rows(ctx: Context, args: argparse.Namespace) -> list[RunRow]:
                 num_workers=args.workers,
                 billing_interval=args.billing,
                 max_price_per_hour=args.max_price_per_hour,
+                auto_stop_after=args.auto_stop_after,
                 keep=args.keep,
                 client=ctx.client,
                 owner=run_owner("cli"),
