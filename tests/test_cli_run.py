@@ -6,6 +6,7 @@ stdout and stderr stay what `run` passes through untouched.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -16,9 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from pulumi_cortecs import Client
+from pulumi_cortecs import Client, Instance
 from pulumi_cortecs._journal import Journal
 from pulumi_cortecs._leases import Leases, store_at
+from pulumi_cortecs.cli._run import _Progress
 from pulumi_cortecs.testing import (
     DEMO_API_KEY,
     DEMO_CLIENT_ID,
@@ -292,3 +294,46 @@ def test_after_kill_9_reap_deletes_the_instance_once_its_lease_runs_out(
     )
     assert reaped.owner.startswith("run:cli/")
     assert cortecs_api.instances() == []
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def booting(step: int | None, status: str = "pending") -> Instance:
+    progress = {"current_step": step, "num_steps": 5, "description": "Pulling image"}
+    return Instance.model_validate(
+        {
+            "instance_id": "instance-7",
+            "instance_args": {"model_id": LLAMA.replace("/", "--")},
+            "instance_status": {"status": status, "init_progress": progress if step else None},
+        }
+    )
+
+
+def test_on_a_terminal_the_boot_is_a_bar_below_the_lines() -> None:
+    terminal = Terminal()
+    progress = _Progress(terminal, clock=lambda: 12.0)
+    progress.update(booting(2))
+    assert (
+        terminal.getvalue() == "\r\x1b[Kinstance-7 [#####...................] 2/5 Pulling image  0s"
+    )
+    progress.write("info: a line\n")
+    assert terminal.getvalue().endswith(
+        "\r\x1b[Kinfo: a line\ninstance-7 [#####" + "." * 19 + "] 2/5 Pulling image  0s"
+    )
+    progress.update(booting(None, "running"))
+    assert terminal.getvalue().endswith(f"[{'#' * 24}] running: waiting for it to answer  0s")
+    progress.finish()
+    assert terminal.getvalue().endswith("\r\x1b[K")
+
+
+def test_elsewhere_only_the_lines() -> None:
+    piped = io.StringIO()
+    progress = _Progress(piped, clock=lambda: 0.0)
+    progress.update(booting(2))
+    progress.write("info: a ")
+    progress.write("line\n")
+    progress.finish()
+    assert piped.getvalue() == "info: a line\n"
