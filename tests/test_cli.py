@@ -247,15 +247,17 @@ def test_instances_show_progress_age_price_and_base_url(
         "STATUS",
         "AGE",
         "PRICE/HOUR",
+        "COST",
         "BASE",
         "URL",
     ]
     by_id = {row.split()[0]: row for row in rows}
     assert set(by_id) == {running, pending}
     assert "meta-llama/Meta-Llama-3.1-8B-Instruct  NVIDIA_L4_1" in by_id[running]
-    assert re.search(r"\brunning\s+3h0[56]m\s+0\.89 EUR\s+https://\S+$", by_id[running])
-    # Two workers of NVIDIA_H100_2 at 7.18 EUR an hour each.
-    assert re.search(r"\bpending 3/5 [A-Z][\w ]+\s+-\s+14\.36 EUR\s+-$", by_id[pending])
+    # Running for 3h05m01s: 186 started minutes at 0.89 EUR an hour.
+    assert re.search(r"\brunning\s+3h0[56]m\s+0\.89 EUR\s+2\.76 EUR\s+https://\S+$", by_id[running])
+    # Two workers of NVIDIA_H100_2 at 7.18 EUR an hour each; not started yet.
+    assert re.search(r"\bpending 3/5 [A-Z][\w ]+\s+-\s+14\.36 EUR\s+-\s+-$", by_id[pending])
 
     code, out, _ = run(capsys, "instances", "--json", now=fake_now)
     rows_json = {r["instance_id"]: r for r in json.loads(out)["instances"]}
@@ -289,6 +291,8 @@ def test_instances_show_progress_age_price_and_base_url(
         "price_per_hour",
         "currency",
         "estimated_cost_per_hour",
+        "cost_per_hour_running",
+        "cost_since_start",
     }
 
 
@@ -491,7 +495,9 @@ def test_help_documents_exit_codes_and_variables(capsys: pytest.CaptureFixture[s
         "3  credentials missing or refused",
     ):
         assert line in out
-    assert "only `instances`, `stop`, `delete`, `orphans` and `run` need them" in out
+    assert (
+        "only `instances`, `stop`, `delete`, `orphans`, `reap`, `cost` and `run` need them" in out
+    )
     assert "(`models` and `hardware` read the public catalog)" in out
     code, out, _ = run(capsys, "instances", "--help")
     assert code == 0

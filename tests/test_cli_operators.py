@@ -214,7 +214,8 @@ def test_delete_stops_a_running_instance_first(
         f"first: {running}.\n"
     )
     assert re.search(rf"{running}\s+{LLAMA}\s+NVIDIA_L4_1\s+running\s+0\.89 EUR", err)
-    assert re.search(rf"{stopped}\s+{QWEN}\s+NVIDIA_H100_2\s+stopped\s+7\.18 EUR", err)
+    # Stopped: it costs nothing per hour any more.
+    assert re.search(rf"{stopped}\s+{QWEN}\s+NVIDIA_H100_2\s+stopped\s+0\.00 EUR", err)
     assert "Delete them? [y/N] " in err
     assert running not in backend.instances and stopped not in backend.instances
     # The API deletes only stopped instances: the running one was stopped, then deleted.

@@ -12,6 +12,7 @@ Nothing here imports Pulumi, httpx or pydantic: the schema imports it.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,11 @@ def cost_of(
 
 def _per_hour(price_per_hour: float, workers: int | None) -> float:
     return price_per_hour * max(workers or 1, 1)
+
+
+def total(amounts: Iterable[float | None]) -> float:
+    """The sum of the amounts known, rounded like each of them."""
+    return round(sum(amount for amount in amounts if amount is not None), DECIMALS)
 
 
 def cost_since_start(instance: Instance, price: PriceInfo | None, now: datetime) -> float | None:

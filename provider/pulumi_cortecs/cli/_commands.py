@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from pulumi_cortecs._job import DEFAULT_AUTO_STOP_AFTER
 from pulumi_cortecs._schema import BILLING_INTERVALS
-from pulumi_cortecs.cli import _actions, _queries, _run, _views
+from pulumi_cortecs.cli import _actions, _queries, _run, _spend, _views
 from pulumi_cortecs.cli._context import Context
 from pulumi_cortecs.cli._errors import EXIT_OK
 from pulumi_cortecs.cli._rows import STATUSES, Row
@@ -57,6 +57,12 @@ COMMAND_WORDS = "job_command"
 """Where a command that runs another (``run``) finds its words (see ``_parser.parse``)."""
 
 INSTANCE_IDS = argument("instance_ids", nargs="+", metavar="INSTANCE_ID")
+JOURNAL_DIR = argument(
+    "--journal-dir",
+    metavar="DIR",
+    help="the journal directory (default: $CORTECS_JOURNAL_DIR, else "
+    "~/.local/state/pulumi-cortecs/journal)",
+)
 
 COMMANDS: tuple[Command[Any], ...] = (
     Command(
@@ -96,8 +102,10 @@ COMMANDS: tuple[Command[Any], ...] = (
         name="instances",
         help="your instances: model, hardware, status and step, age, price/hour, base_url",
         description="Your instances (all, or the ones named). PRICE/HOUR is the hardware's "
-        "price times the workers. --watch follows instances as they boot, one line per step "
-        "on stderr, until each is running (exit 0) or one is stopped (exit 1); then shows them.",
+        "price times the workers (0 while stopped); COST is what it has cost since it last "
+        "started, every started billing interval (minute or hour) counted. --watch follows "
+        "instances as they boot, one line per step on stderr, until each is running (exit 0) "
+        "or one is stopped (exit 1); then shows them.",
         needs_credentials=True,
         rows=_queries.instance_rows,
         json_key="instances",
@@ -156,14 +164,39 @@ COMMANDS: tuple[Command[Any], ...] = (
         rows=_queries.orphan_rows,
         json_key="orphans",
         render=_views.orphans_table,
+        arguments=(JOURNAL_DIR,),
+    ),
+    Command(
+        name="reap",
+        help="stop (or delete) the instances whose lease has run out (auto_stop_after)",
+        description="Act on every lease in the journal that has run out: stop its instance "
+        "(delete it when the lease says so) if it is still the instance the lease describes "
+        "(same id, start time and arguments), and remove the lease; remove the leases of "
+        "instances already stopped or gone; leave the others and say why. Does only what a "
+        "lease declared, so it asks nothing. Safe to run from several places at once. Each "
+        "action, with its owner and what the instance cost, is said on stderr as it is done; "
+        "exit 1 naming the instances it could not act on. Read from the journal: "
+        "--journal-dir, else CORTECS_JOURNAL_DIR, else the default per user.",
+        needs_credentials=True,
+        rows=_spend.reap_rows,
+        json_key="reaped",
+        render=_views.reap_table,
         arguments=(
-            argument(
-                "--journal-dir",
-                metavar="DIR",
-                help="the journal directory (default: $CORTECS_JOURNAL_DIR, else "
-                "~/.local/state/pulumi-cortecs/journal)",
-            ),
+            JOURNAL_DIR,
+            argument("--dry-run", action="store_true", help="say what would be done, do nothing"),
         ),
+    ),
+    Command(
+        name="cost",
+        help="what your instances cost per hour and since each last started, per owner",
+        description="Your instances summed per owner (as their leases in the journal name it; "
+        "- for instances no lease names) and currency: how many, how many not stopped, what "
+        "they cost per hour now and since each last started.",
+        needs_credentials=True,
+        rows=_spend.cost_rows,
+        json_key="costs",
+        render=_views.cost_table,
+        arguments=(JOURNAL_DIR,),
     ),
     Command(
         name="run",

@@ -18,6 +18,7 @@ from pulumi_cortecs._exceptions import (
     ApiError,
     AuthenticationError,
     CortecsError,
+    JournalError,
     MalformedResponseError,
     MissingCredentialsError,
     NotFoundError,
@@ -64,6 +65,15 @@ class Interrupted(Exception):
         super().__init__(message)
         self.message = message
         self.signum = signum
+
+
+class Unfinished(Exception):
+    """A command did what it could, and not all it was asked (exit 1); the message names what
+    is left undone."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -155,11 +165,6 @@ def _api_error(exc: ApiError, _: Situation) -> Failure:
     return Failure(EXIT_API_ERROR, exc.message)
 
 
-def _not_done(exc: CortecsError, _: Situation) -> Failure:
-    # A provisioning or journal error: its message says what became of the instance.
-    return Failure(EXIT_API_ERROR, str(exc))
-
-
 def _usage(exc: UsageError, _: Situation) -> Failure:
     return Failure(EXIT_USAGE, exc.message, exc.hint)
 
@@ -170,6 +175,11 @@ def _interrupted(exc: Interrupted, _: Situation) -> Failure:
 
 def _declined(exc: Declined, _: Situation) -> Failure:
     return Failure(EXIT_API_ERROR, exc.message)
+
+
+def _said(exc: Unfinished | CortecsError, _: Situation) -> Failure:
+    """The exception's own words are the report (they name what failed, and where)."""
+    return Failure(EXIT_API_ERROR, str(exc))
 
 
 def _unreadable(exc: ValueError | KeyError, _: Situation) -> Failure:
@@ -196,6 +206,8 @@ _EXPLAINERS: tuple[_Explainer[Any], ...] = (
     _Explainer(UsageError, _usage),
     _Explainer(Declined, _declined),
     _Explainer(Interrupted, _interrupted),
+    _Explainer(Unfinished, _said),
+    _Explainer(JournalError, _said),
     _Explainer(MissingCredentialsError, _missing_credentials),
     _Explainer(AuthenticationError, _refused_credentials),
     _Explainer(ApiConnectionError, _unreachable),
@@ -205,7 +217,7 @@ _EXPLAINERS: tuple[_Explainer[Any], ...] = (
     _Explainer(RateLimitError, _rate_limited),
     _Explainer(ServerError, _server_failed),
     _Explainer(ApiError, _api_error),
-    _Explainer(CortecsError, _not_done),
+    _Explainer(CortecsError, _said),
     _Explainer(ValueError, _unreadable),
     _Explainer(KeyError, _unreadable),
 )

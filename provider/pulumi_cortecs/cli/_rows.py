@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pulumi_cortecs import HardwareType, Instance, ModelPreview, PriceInfo
+from pulumi_cortecs._leases import Reaped
+from pulumi_cortecs._pricing import cost_per_hour, cost_since_start
 
 PENDING = "pending"
 RUNNING = "running"
@@ -130,18 +132,25 @@ class InstanceRow(Row):
     """The hardware's price, per worker."""
     currency: str | None
     estimated_cost_per_hour: float | None
-    """``price_per_hour`` times the workers: what the instance costs while it is not stopped."""
+    """What the instance costs per hour now: 0 while stopped, else ``cost_per_hour_running``."""
+    cost_per_hour_running: float | None
+    """``price_per_hour`` times the workers: what the instance costs per hour while it is not
+    stopped."""
+    cost_since_start: float | None
+    """What it has cost since it last started (until it stopped), every started billing
+    interval counted."""
 
     @classmethod
     def of(cls, instance: Instance, now: datetime, price: PriceInfo | None = None) -> InstanceRow:
-        """The instance as of ``now``; a stopped instance's age stops counting when it stopped.
-        ``price``: its hardware's, if known."""
+        """The instance as of ``now``; a stopped instance's age and cost stop counting when it
+        stopped. ``price``: its hardware's, if known."""
         args = instance.instance_args
         state = instance.instance_status
         progress = state.init_progress
         started = _aware(state.started_at)
         stopped = _aware(state.stopped_at)
         age = None if started is None else max(0.0, ((stopped or now) - started).total_seconds())
+        running_cost = cost_per_hour(price.price_per_hour, args.num_workers) if price else None
         return cls(
             instance_id=instance.instance_id,
             model_id=args.model_id,
@@ -160,9 +169,9 @@ class InstanceRow(Row):
             base_url=instance.base_url,
             price_per_hour=price.price_per_hour if price else None,
             currency=price.currency if price else None,
-            estimated_cost_per_hour=(
-                round(price.price_per_hour * (args.num_workers or 1), 6) if price else None
-            ),
+            estimated_cost_per_hour=(0.0 if instance.status == STOPPED and price else running_cost),
+            cost_per_hour_running=running_cost,
+            cost_since_start=cost_since_start(instance, price, now),
         )
 
     @property
@@ -220,3 +229,29 @@ class OrphanRow(Row):
     journal: str
     clean: str
     """What to do about it."""
+
+
+@dataclass(frozen=True)
+class ReapRow(Reaped, Row):
+    """What ``reap`` did about one lease: its JSON form is :class:`~pulumi_cortecs._leases.
+    Reaped`'s fields (outcome ``stopped``, ``deleted``, ``lease removed``, ``left alone``,
+    ``claimed by another reaper`` or ``failed``; with ``--dry-run``, ``would ...``)."""
+
+    @classmethod
+    def of(cls, reaped: Reaped) -> ReapRow:
+        return cls(**dataclasses.asdict(reaped))
+
+
+@dataclass(frozen=True)
+class CostRow(Row):
+    """What one owner's instances cost, in one currency."""
+
+    owner: str
+    """As the instances' leases name it; ``-`` for instances no lease names."""
+    currency: str | None
+    instances: int
+    not_stopped: int
+    cost_per_hour: float
+    """What they cost per hour now (stopped ones nothing)."""
+    cost_since_start: float
+    """What they have cost since each last started."""

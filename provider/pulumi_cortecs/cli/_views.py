@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pulumi_cortecs.cli._rows import HardwareRow, InstanceRow, ModelRow, OrphanRow, OutcomeRow
+from pulumi_cortecs.cli._rows import (
+    CostRow,
+    HardwareRow,
+    InstanceRow,
+    ModelRow,
+    OrphanRow,
+    OutcomeRow,
+    ReapRow,
+)
 from pulumi_cortecs.cli._tables import (
     Cell,
     Column,
@@ -139,6 +147,7 @@ def instance_columns() -> list[Column]:
         Column("STATUS", shrink=2, min_width=7),
         Column("AGE", right=True, drop=3),
         Column("PRICE/HOUR", right=True, drop=4),
+        Column("COST", right=True, drop=0),
         Column("STARTED AT", wide=True),
         Column("BASE URL", drop=1),
     ]
@@ -155,13 +164,15 @@ def instance_cells(row: InstanceRow) -> list[Cell]:
         state_cell(row),
         format_age(row.age_seconds),
         format_price(row.estimated_cost_per_hour, row.currency),
+        format_price(row.cost_since_start, row.currency),
         cell(row.started_at),
         cell(row.base_url),
     ]
 
 
 def instances_table(rows: Sequence[InstanceRow], layout: Layout) -> str:
-    """Price per hour is the instance's: the hardware's times its workers."""
+    """Price per hour is the instance's: the hardware's times its workers, 0 while stopped;
+    cost is since its last start."""
     if not rows:
         return "No instances.\n"
     return format_table(instance_columns(), [instance_cells(row) for row in rows], layout)
@@ -228,3 +239,45 @@ def orphans_table(rows: Sequence[OrphanRow], layout: Layout) -> str:
     ]
     advice = "".join(f"{row.instance_id or row.owner}: {row.clean}\n" for row in rows)
     return format_table(columns, table, layout) + "\n" + advice
+
+
+def reap_table(rows: Sequence[ReapRow], layout: Layout) -> str:
+    """What reap did, then why, for the leases it left or could not act on."""
+    if not rows:
+        return "Nothing to reap: no lease has run out.\n"
+    columns = [
+        Column("INSTANCE ID"),
+        Column("OWNER", shrink=1, min_width=16),
+        Column("ACTION"),
+        Column("OUTCOME"),
+        Column("COST", right=True),
+    ]
+    table: list[list[Cell]] = [
+        [row.instance_id, row.owner, row.action, row.outcome, format_price(row.cost, row.currency)]
+        for row in rows
+    ]
+    details = "".join(f"{row.instance_id}: {row.detail}\n" for row in rows if row.detail)
+    return format_table(columns, table, layout) + (f"\n{details}" if details else "")
+
+
+def cost_table(rows: Sequence[CostRow], layout: Layout) -> str:
+    if not rows:
+        return "No instances.\n"
+    columns = [
+        Column("OWNER", shrink=1, min_width=16),
+        Column("INSTANCES", right=True),
+        Column("NOT STOPPED", right=True),
+        Column("COST/HOUR", right=True),
+        Column("SINCE START", right=True),
+    ]
+    table: list[list[Cell]] = [
+        [
+            row.owner,
+            str(row.instances),
+            str(row.not_stopped),
+            format_price(row.cost_per_hour, row.currency),
+            format_price(row.cost_since_start, row.currency),
+        ]
+        for row in rows
+    ]
+    return format_table(columns, table, layout)

@@ -1,0 +1,232 @@
+"""auto_stop_after end to end: two machines share a journal (each a provider process or a CLI
+process with its own HOME), driven as the engine and a cron would drive them, against the fake
+API over HTTP.
+
+Machine A runs `pulumi up` and `destroy`; machine B runs `cortecs-instances reap`, as a
+scheduled workflow on another runner would. Leases last a few seconds of the wall clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi_cortecs import Client, ManagedInstance
+from pulumi_cortecs._leases import Lease, Leases
+from pulumi_cortecs._store import open_store
+from pulumi_cortecs.testing import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    Deployment,
+    FakeApiProcess,
+    ProviderProcess,
+    program_inputs,
+    provider_env,
+)
+from pulumi_cortecs.testing.engine import PROJECT
+
+from tests import LLAMA, LLAMA_ID
+
+pytestmark = pytest.mark.engine
+
+LEASE = "3s"
+OWNER = f"{PROJECT}/test/chat"
+
+
+@pytest.fixture(params=["directory"])
+def journal(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where both machines keep the journal: one directory (two users of one machine, or a
+    shared volume)."""
+    return str(tmp_path / "shared-journal")
+
+
+@pytest.fixture
+def machine_a(cortecs_api: FakeApiProcess, journal: str, tmp_path: Path) -> Iterator[Deployment]:
+    home = tmp_path / "machine-a"
+    home.mkdir()
+    provider = ProviderProcess(env=provider_env(home, CORTECS_JOURNAL_DIR=journal), cwd=home)
+    provider.configure(cortecs_api.stack_config())
+    yield Deployment(provider)
+    provider.close()
+
+
+def declared(**inputs: Any) -> dict[str, Any]:
+    return program_inputs(lambda: [ManagedInstance("chat", model_id=LLAMA, **inputs)])["chat"]
+
+
+def reap(api: FakeApiProcess, journal: str, home: Path, *flags: str) -> tuple[int, Any, str]:
+    """`cortecs-instances reap --json` on machine B: its code, rows and stderr."""
+    home.mkdir(exist_ok=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pulumi_cortecs", "reap", "--json", *flags],
+        env=provider_env(
+            home,
+            CORTECS_JOURNAL_DIR=journal,
+            CORTECS_CLIENT_ID=DEMO_CLIENT_ID,
+            CORTECS_CLIENT_SECRET=DEMO_CLIENT_SECRET,
+            CORTECS_API_BASE_URL=api.api_base_url,
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    rows = json.loads(done.stdout)["reaped"] if done.stdout else None
+    return done.returncode, rows, done.stderr
+
+
+def status(api: FakeApiProcess, instance_id: str) -> str | None:
+    found = [i["status"] for i in api.instances() if i["instance_id"] == instance_id]
+    return found[0] if found else None
+
+
+def wait_until(moment: str) -> None:
+    time.sleep(max(0.0, datetime.fromisoformat(moment).timestamp() - time.time()) + 0.2)
+
+
+def test_reap_from_another_machine_stops_it_and_the_next_up_restarts_and_renews(
+    cortecs_api: FakeApiProcess, machine_a: Deployment, journal: str, tmp_path: Path
+) -> None:
+    machine_b = tmp_path / "machine-b"
+    leases = Leases(open_store(journal))
+    inputs = declared(auto_stop_after=LEASE)
+    machine_a.up({"chat": inputs})
+    chat = machine_a.state["chat"]
+    instance_id, stops_at = chat.id, chat.outputs["stops_at"]
+    assert leases.get(instance_id) is not None
+    assert machine_a.preview({"chat": inputs}) == {"chat": "same"}
+    assert reap(cortecs_api, journal, machine_b) == (0, [], "")
+
+    wait_until(stops_at)
+    # Without a refresh, preview already says the next up brings it back.
+    assert machine_a.preview({"chat": inputs}) == {"chat": "update"}
+    code, rows, err = reap(cortecs_api, journal, machine_b)
+    assert code == 0, err
+    assert [(r["instance_id"], r["owner"], r["outcome"]) for r in rows] == [
+        (instance_id, OWNER, "stopped")
+    ]
+    assert rows[0]["cost"] > 0 and rows[0]["currency"] == "EUR"
+    assert status(cortecs_api, instance_id) == "stopped"
+    assert leases.get(instance_id) is None
+
+    # The next up, without a refresh: the same instance, running, with a new lease.
+    assert machine_a.up({"chat": inputs}) == {"chat": "update"}
+    renewed = machine_a.state["chat"].outputs
+    assert (machine_a.state["chat"].id, renewed["status"]) == (instance_id, "running")
+    assert status(cortecs_api, instance_id) == "running"
+    assert renewed["stops_at"] > stops_at
+    assert leases.get(instance_id) is not None
+
+    # Once more, with a refresh first.
+    wait_until(renewed["stops_at"])
+    assert reap(cortecs_api, journal, machine_b)[1][0]["outcome"] == "stopped"
+    machine_a.refresh()
+    assert machine_a.state["chat"].outputs.get("stops_at") is None
+    assert machine_a.up({"chat": inputs}) == {"chat": "update"}
+    assert status(cortecs_api, instance_id) == "running"
+
+    machine_a.destroy()
+    assert leases.all() == []
+    assert reap(cortecs_api, journal, machine_b) == (0, [], "")
+
+
+def test_two_reaps_at_once_act_once_each(
+    cortecs_api: FakeApiProcess, machine_a: Deployment, journal: str, tmp_path: Path
+) -> None:
+    resources = {
+        name: program_inputs(
+            lambda name=name: [ManagedInstance(name, model_id=LLAMA, auto_stop_after=LEASE)]
+        )[name]
+        for name in ("a", "b", "c", "d")
+    }
+    machine_a.up(resources)
+    ids = sorted(entry.id for entry in machine_a.state.values())
+    wait_until(max(entry.outputs["stops_at"] for entry in machine_a.state.values()))
+
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(
+            pool.map(
+                lambda machine: reap(cortecs_api, journal, tmp_path / machine),
+                ["machine-b", "machine-c"],
+            )
+        )
+    assert [code for code, _, _ in runs] == [0, 0], [err for _, _, err in runs]
+    stopped = sorted(
+        r["instance_id"] for _, rows, _ in runs for r in rows if r["outcome"] == "stopped"
+    )
+    assert stopped == ids
+    stops = [
+        call for call in cortecs_api.state()["calls"] if call == ["POST", "/api/v1/instances/stop"]
+    ]
+    assert len(stops) == len(ids)
+    assert {status(cortecs_api, instance_id) for instance_id in ids} == {"stopped"}
+
+
+def test_a_lease_that_no_longer_describes_its_instance_is_left_alone_and_reported(
+    cortecs_api: FakeApiProcess, journal: str, tmp_path: Path
+) -> None:
+    leases = Leases(open_store(journal))
+    args = {"model_id": LLAMA_ID, "hardware_type_id": "NVIDIA_L4_1", "num_workers": 1}
+    reused, other_args = (cortecs_api.add_foreign_instance(args) for _ in range(2))
+    with Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, cortecs_api.api_base_url) as client:
+        for instance_id in (reused, other_args):
+            lease = Lease.of(
+                client.get_instance(instance_id),
+                owner=OWNER,
+                expires_at=time.time() - 1,
+                price=None,
+            )
+            if instance_id == reused:
+                # Granted on an instance since deleted, whose id the API gave to this one.
+                lease = dataclasses.replace(lease, started_at="2020-01-01T00:00:00+00:00")
+            else:
+                lease = dataclasses.replace(lease, args={**lease.args, "num_workers": 4})
+            leases.grant(lease)
+
+    code, rows, err = reap(cortecs_api, journal, tmp_path / "machine-b")
+    assert code == 0, err
+    by_id = {row["instance_id"]: row for row in rows}
+    assert {row["outcome"] for row in rows} == {"left alone"}
+    assert "started again since the lease was granted" in by_id[reused]["detail"]
+    assert "arguments differ from the lease's (num_workers)" in by_id[other_args]["detail"]
+    assert f"{reused} ({OWNER}) left alone" in err
+    assert {status(cortecs_api, reused), status(cortecs_api, other_args)} == {"running"}
+    assert len(leases.all()) == 2  # kept, for someone to look at
+
+
+@pytest.mark.parametrize("bad", ["0s", "-1h", "1 fortnight"])
+def test_a_bad_auto_stop_after_fails_preview_naming_the_field_and_its_forms(
+    machine_a: Deployment, bad: str
+) -> None:
+    _, failures = machine_a.provider.check(declared(auto_stop_after=bad))
+    assert failures == [
+        (
+            "auto_stop_after",
+            'must be a duration such as "90s", "45m", "8h" or "2d" (a whole number of seconds, '
+            "minutes, hours or days), or a whole number of seconds, greater than 0 and at most "
+            f"365d, got {bad!r}",
+        )
+    ]
+
+
+def test_preview_says_when_it_stops_and_the_most_it_costs_until_then(
+    machine_a: Deployment,
+) -> None:
+    checked, failures = machine_a.provider.check(
+        declared(auto_stop_after="90m", num_workers=2, billing_interval="per_hour")
+    )
+    assert failures == []
+    # Two started hours of two workers at the hardware's price.
+    most = checked["price_per_hour"] * 2 * 2
+    assert machine_a.provider.logged(
+        "auto_stop_after 90m: stops 90m after the `up` that starts it ("
+    )
+    assert machine_a.provider.logged(f"at most {most:.2f} EUR until then (billed per_hour)")
