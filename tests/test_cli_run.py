@@ -350,3 +350,25 @@ def test_elsewhere_only_the_lines() -> None:
     progress.write("line\n")
     progress.finish()
     assert piped.getvalue() == "info: a line\n"
+
+
+def test_the_api_key_reaches_cmd_and_nothing_else(
+    cortecs_api: FakeApiProcess, tmp_path: Path
+) -> None:
+    canary = "canary-key-7f3a9c"
+    cortecs_api.configure(api_key=canary)
+    journal = tmp_path / "journal"
+    report = tmp_path / "seen.json"
+    process = start_run(
+        cortecs_api,
+        journal,
+        LLAMA,
+        "--keep",
+        *python(ASK, str(report), "0"),
+        CORTECS_API_KEY=canary,
+    )
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert json.loads(report.read_text())["OPENAI_API_KEY"] == canary
+    kept = [path.read_text() for path in journal.rglob("*") if path.is_file()]
+    assert kept and all(canary not in text for text in [stdout, stderr, *kept])
