@@ -41,10 +41,8 @@ def ending_signal(error: BaseException) -> int | None:
     """The signal behind ``error`` (or an error it was raised from), if one ended the job."""
     seen: BaseException | None = error
     while seen is not None:
-        if isinstance(seen, KeyboardInterrupt):
-            return int(signal.SIGINT)
-        if isinstance(seen, Terminated):
-            return seen.signum
+        if ending_signal_itself(seen):
+            return seen.signum if isinstance(seen, Terminated) else int(signal.SIGINT)
         seen = seen.__cause__ or seen.__context__
     return None
 
