@@ -120,6 +120,8 @@ def test_cmd_gets_the_instance_in_its_environment_and_its_status_is_run_s(
     assert "to stderr\n" in done.stderr
     assert f"{LLAMA} on NVIDIA_L4_1 x 1: 0.89 EUR/hour" in done.stderr
     assert f"deleted {instance_id}" in done.stderr
+    # Its first minute, billed per minute: 0.89 EUR/hour / 60.
+    assert f"{instance_id} cost 0.01 EUR since its last start (billed per_minute)" in done.stderr
     assert DEMO_API_KEY not in done.stderr
     assert cortecs_api.instances() == []
     assert pending_records(tmp_path / "journal") == []
