@@ -13,6 +13,8 @@ BASE = "https://cortecs.ai/api/v1"
 LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 """A model of the fake's catalog as users name it (its Hugging Face name)..."""
 LLAMA_ID = "meta-llama--Meta-Llama-3.1-8B-Instruct"
+# The type ManagedInstance registers under: part of its URN, which owns its instances.
+MANAGED_INSTANCE_TYPE = "pulumi-python:dynamic/cortecs:ManagedInstance"
 """... and as the API names it."""
 CREDENTIALS = {"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}
 """The body of a token request the fake accepts."""

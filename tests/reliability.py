@@ -41,6 +41,7 @@ from pulumi_cortecs.testing.engine import (
 )
 from pulumi_cortecs.testing.fake import DEFAULT_RANDOM_KINDS
 from pulumi_cortecs.testing.processes import FakeApiProcess, provider_env, start_fake_api
+from pulumi_cortecs.testing.s3 import S3Server
 
 from tests import LLAMA
 
@@ -106,8 +107,10 @@ class FaultRun:
 
 
 @contextmanager
-def provider_process(fake: FakeApiProcess, home: Path) -> Iterator[ProviderProcess]:
-    provider = ProviderProcess(env=provider_env(home))
+def provider_process(
+    fake: FakeApiProcess, home: Path, journal_url: str | None = None
+) -> Iterator[ProviderProcess]:
+    provider = ProviderProcess(env=provider_env(home, journal_url))
     try:
         provider.configure(fake.stack_config())
         yield provider
@@ -134,14 +137,16 @@ def disagreements(stack: Deployment, live: Mapping[str, Mapping[str, Any]]) -> l
     return found
 
 
-def run_lifecycle(fake: FakeApiProcess, steps: list[Step], home: Path) -> LifecycleResult:
+def run_lifecycle(
+    fake: FakeApiProcess, steps: list[Step], home: Path, journal_url: str | None = None
+) -> LifecycleResult:
     """One lifecycle; stops at the first step that fails or plans something unexpected."""
     result = LifecycleResult()
     state: dict[str, StateEntry] = {}
     step_name = "start"
     try:
         for step_name, inputs, expected_plan, expected_status in steps:
-            with provider_process(fake, home) as provider:
+            with provider_process(fake, home, journal_url) as provider:
                 stack = Deployment(provider, state)
                 if inputs is None:
                     stack.destroy()
@@ -164,14 +169,16 @@ def run_lifecycle(fake: FakeApiProcess, steps: list[Step], home: Path) -> Lifecy
         result.completed = True
     except (grpc.RpcError, CheckFailed, AssertionError) as error:
         result.failure = f"{step_name}: {_summary(error)}"
-        _destroy_what_is_left(fake, state, home)
+        _destroy_what_is_left(fake, state, home, journal_url)
     return result
 
 
-def _destroy_what_is_left(fake: FakeApiProcess, state: dict[str, StateEntry], home: Path) -> None:
+def _destroy_what_is_left(
+    fake: FakeApiProcess, state: dict[str, StateEntry], home: Path, journal_url: str | None
+) -> None:
     """After a failed lifecycle, try once more (faults still on) so leaks count only real ones."""
     try:
-        with provider_process(fake, home) as provider:
+        with provider_process(fake, home, journal_url) as provider:
             Deployment(provider, state).destroy()
     except grpc.RpcError:
         pass
@@ -196,13 +203,15 @@ def run_fault_lifecycles(
     kinds: tuple[str, ...] = DEFAULT_RANDOM_KINDS,
     machines: int = 2,
     identical: bool = False,
+    journal_url: str | None = None,
     on_done: Callable[[LifecycleResult], None] | None = None,
 ) -> FaultRun:
     """``count`` lifecycles, ``parallel`` at a time, against a fake emptied first.
 
     Each lifecycle is a stack of its own, on one of ``machines`` (its journal directory is that
-    machine's); ``identical`` stacks declare identical instances, which only stacks that share
-    a machine can tell apart when a start's answer is lost.
+    machine's, unless ``journal_url`` names one in S3 that every machine shares); ``identical``
+    stacks declare identical instances, which only stacks that share a journal can tell apart
+    when a start's answer is lost.
     """
     steps = [
         lifecycle_steps(0 if identical else index, stack=f"stack-{index}") for index in range(count)
@@ -216,7 +225,7 @@ def run_fault_lifecycles(
 
         def one(index: int) -> LifecycleResult:
             home = Path(scratch) / f"machine-{index % machines}"
-            result = run_lifecycle(fake, steps[index], home)
+            result = run_lifecycle(fake, steps[index], home, journal_url)
             if on_done is not None:
                 on_done(result)
             return result
@@ -358,6 +367,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="every stack declares identical instances (give them one machine: --machines 1)",
     )
+    parser.add_argument(
+        "--s3-journal",
+        action="store_true",
+        help="the machines share one journal in S3 (moto's server over HTTP), as CI runners do",
+    )
     parser.add_argument("--long-create", action="store_true", help="also the >200 s create")
     parser.add_argument("--write", type=Path, help="record the figures in this Markdown file")
     parser.add_argument("--label", default="soak", help="the section of --write to replace")
@@ -372,6 +386,11 @@ def main(argv: list[str] | None = None) -> int:
         waiting.start()
     fake = start_fake_api("--step-seconds", str(args.step_seconds))
     runs: list[FaultRun] = []
+    s3 = S3Server() if args.s3_journal else None
+    journal_url = None
+    if s3 is not None:
+        os.environ.update(s3.aws_environment())  # the provider processes' AWS environment
+        journal_url = s3.new_journal()
     try:
         for rate in args.rates:
             done: list[LifecycleResult] = []
@@ -393,11 +412,14 @@ def main(argv: list[str] | None = None) -> int:
                     slow_seconds=args.slow_seconds,
                     machines=args.machines,
                     identical=args.identical,
+                    journal_url=journal_url,
                     on_done=progress,
                 )
             )
     finally:
         fake.close()
+        if s3 is not None:
+            s3.stop()
     if args.long_create:
         waiting.join()
     command = "python -m tests.reliability " + " ".join(argv if argv is not None else sys.argv[1:])

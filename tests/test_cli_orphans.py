@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from pulumi_cortecs import Client, InstanceArgs
-from pulumi_cortecs._journal import HANDED, STARTED, UNRESOLVED, Journal, Owner
+from pulumi_cortecs._journal import HANDED, STARTED, UNRESOLVED, Journal
+from pulumi_cortecs._owner import Owner
+from pulumi_cortecs._store import DirectoryStore
 from pulumi_cortecs.api._starts import StartIntent
 from pulumi_cortecs.cli import _main as cli
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, FakeBackend
@@ -55,7 +57,7 @@ def orphans(capsys: pytest.CaptureFixture[str], directory: Path, *flags: str) ->
 def test_each_record_is_listed_with_its_owner_age_price_and_how_to_clean_it(
     cortecs_mock: FakeBackend, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    journal = Journal(tmp_path, clock=RECORDED_AT.timestamp)
+    journal = Journal(DirectoryStore(tmp_path), clock=RECORDED_AT.timestamp)
     running = start_instance()
     record(journal, state=STARTED, instance_id=running)
     record(journal, state=STARTED, instance_id="instance-999")  # deleted since
@@ -74,7 +76,7 @@ def test_each_record_is_listed_with_its_owner_age_price_and_how_to_clean_it(
     assert first["owner"] == "cortecs-instances/dev/chat"
     assert first["age_seconds"] == 42 * 60
     assert (first["estimated_cost_per_hour"], first["currency"]) == (0.89, "EUR")
-    assert first["journal"] == str(journal.path("cortecs-instances", "dev"))
+    assert first["journal"] == str(tmp_path / "cortecs-instances.dev.json")
     assert "`pulumi up` of stack dev adopts it while it declares chat" in first["clean"]
     assert f"`cortecs-instances delete {running}`" in first["clean"]
     assert "nothing is billed" in rows[1]["clean"]

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from pulumi_cortecs import Client, Instance
 from pulumi_cortecs._journal import Journal
-from pulumi_cortecs._leases import Leases, store_at
+from pulumi_cortecs._leases import Leases
+from pulumi_cortecs._store import open_store
 from pulumi_cortecs.cli._run import _Progress
 from pulumi_cortecs.testing import (
     DEMO_API_KEY,
@@ -94,7 +95,9 @@ def python(script: str, *args: str) -> list[str]:
 
 
 def pending_records(journal: Path) -> list[str]:
-    return [entry.owner for _, entry in Journal(journal).all_entries() if entry.pending]
+    return [
+        entry.owner for _, entry in Journal(open_store(str(journal))).all_entries() if entry.pending
+    ]
 
 
 def test_cmd_gets_the_instance_in_its_environment_and_its_status_is_run_s(
@@ -283,7 +286,7 @@ def test_after_kill_9_reap_deletes_the_instance_once_its_lease_runs_out(
     process.communicate(timeout=10)
     (instance,) = cortecs_api.instances()
     assert instance["status"] == "running"
-    leases = Leases(store_at(str(journal)))
+    leases = Leases(open_store(str(journal)))
     lease = leases.get(instance["instance_id"])
     assert lease is not None and lease.action == "delete"
     with Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, cortecs_api.api_base_url) as client:

@@ -85,6 +85,7 @@ def test_minimal_program_exports_base_url_and_chat_args(monkeypatch: pytest.Monk
     assert list(mocks.declared) == ["llm"]
     assert mocks.declared["llm"]["hardware_type_id"] == "NVIDIA_L40S_1"
     assert mocks.declared["llm"]["max_price_per_hour"] == 5
+    assert mocks.declared["llm"]["auto_stop_after"] == "8h"
     assert exports["chat_openai_args"] == {
         "model_name": "meta-llama/Meta-Llama-3.1-8B-Instruct",
         "base_url": exports["base_url"],

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from pulumi_cortecs import Client, JobRefused, job_instance
-from pulumi_cortecs._leases import DELETE, Leases, store_at
+from pulumi_cortecs._leases import DELETE, Leases
+from pulumi_cortecs._store import open_store
 from pulumi_cortecs.testing import (
     DEMO_API_KEY,
     DEMO_CLIENT_ID,
@@ -32,19 +33,19 @@ def test_the_block_gets_a_ready_instance_that_is_deleted_after_it(
     cortecs_api: FakeApiProcess, client: Client, tmp_path: Path
 ) -> None:
     with job_instance(
-        LLAMA, client=client, api_key=DEMO_API_KEY, journal_dir=tmp_path, auto_stop_after="30m"
+        LLAMA, client=client, api_key=DEMO_API_KEY, journal=tmp_path, auto_stop_after="30m"
     ) as job:
         assert job.base_url == job.instance.base_url and job.model_name == LLAMA
         answer = job.chat_model.invoke("Hello there").text
         assert answer == f"{LLAMA} echoes: Hello there"
         assert job.environment()["CORTECS_INSTANCE_ID"] == job.instance_id
         assert DEMO_API_KEY not in repr(job)
-        lease = Leases(store_at(str(tmp_path))).get(job.instance_id)
+        lease = Leases(open_store(str(tmp_path))).get(job.instance_id)
         assert lease is not None and lease.action == DELETE
-        assert 29 * 60 < lease.expires_at - Leases(store_at(str(tmp_path))).now() <= 30 * 60
+        assert 29 * 60 < lease.expires_at - Leases(open_store(str(tmp_path))).now() <= 30 * 60
         assert lease.owner.startswith("run:python/")
     assert cortecs_api.instances() == []
-    assert Leases(store_at(str(tmp_path))).all() == []
+    assert Leases(open_store(str(tmp_path))).all() == []
 
 
 def test_an_error_in_the_block_deletes_the_instance_and_goes_on(
@@ -52,7 +53,7 @@ def test_an_error_in_the_block_deletes_the_instance_and_goes_on(
 ) -> None:
     with (
         pytest.raises(RuntimeError, match="the evaluation failed"),
-        job_instance(LLAMA, client=client, api_key=DEMO_API_KEY, journal_dir=tmp_path),
+        job_instance(LLAMA, client=client, api_key=DEMO_API_KEY, journal=tmp_path),
     ):
         assert len(cortecs_api.instances()) == 1
         raise RuntimeError("the evaluation failed")
@@ -76,7 +77,7 @@ def test_what_a_preview_refuses_starts_nothing(
 ) -> None:
     with (
         pytest.raises(JobRefused) as refused,
-        job_instance(LLAMA, client=client, api_key=DEMO_API_KEY, journal_dir=tmp_path, **options),  # type: ignore[arg-type]
+        job_instance(LLAMA, client=client, api_key=DEMO_API_KEY, journal=tmp_path, **options),  # type: ignore[arg-type]
     ):
         pytest.fail("the block ran")
     assert [failure.property for failure in refused.value.failures] == [field]
@@ -87,12 +88,12 @@ def test_keep_leaves_the_instance_running_under_its_delete_lease(
     cortecs_api: FakeApiProcess, client: Client, tmp_path: Path
 ) -> None:
     with job_instance(
-        LLAMA, client=client, api_key=DEMO_API_KEY, journal_dir=tmp_path, keep=True
+        LLAMA, client=client, api_key=DEMO_API_KEY, journal=tmp_path, keep=True
     ) as job:
         pass
     (instance,) = cortecs_api.instances()
     assert instance["instance_id"] == job.instance_id and instance["status"] == "running"
-    lease = Leases(store_at(str(tmp_path))).get(job.instance_id)
+    lease = Leases(open_store(str(tmp_path))).get(job.instance_id)
     assert lease is not None and lease.action == DELETE
 
 

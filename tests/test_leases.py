@@ -112,9 +112,7 @@ def leases(tmp_path: Path, cortecs_clock: ManualClock) -> Leases:
     return Leases(DirectoryStore(tmp_path / "journal"), clock=cortecs_clock)
 
 
-def running_instance(
-    backend: FakeBackend, client: Client, clock: ManualClock, **args: object
-) -> str:
+def running_instance(backend: FakeBackend, clock: ManualClock, **args: object) -> str:
     instance = backend.add_foreign_instance(
         {"model_id": LLAMA_ID, "hardware_type_id": L4, "num_workers": 2, **args}
     )
@@ -140,7 +138,7 @@ def status(backend: FakeBackend, instance_id: str) -> str:
 def test_a_lease_records_what_the_instance_is_and_costs_and_no_secret(
     cortecs_mock: FakeBackend, client: Client, leases: Leases, cortecs_clock: ManualClock
 ) -> None:
-    instance_id = running_instance(cortecs_mock, client, cortecs_clock)
+    instance_id = running_instance(cortecs_mock, cortecs_clock)
     lease = lease_on(client, instance_id, leases)
     assert leases.get(instance_id) == lease
     assert leases.all() == [lease]
@@ -164,7 +162,7 @@ def test_a_lease_records_what_the_instance_is_and_costs_and_no_secret(
 def test_reap_acts_only_once_the_lease_has_run_out_and_removes_it(
     cortecs_mock: FakeBackend, client: Client, leases: Leases, cortecs_clock: ManualClock
 ) -> None:
-    instance_id = running_instance(cortecs_mock, client, cortecs_clock)
+    instance_id = running_instance(cortecs_mock, cortecs_clock)
     lease_on(client, instance_id, leases, seconds=60)
     assert leases.reap(client) == []
     cortecs_clock.advance(60)
@@ -183,7 +181,7 @@ def test_reap_acts_only_once_the_lease_has_run_out_and_removes_it(
 def test_a_delete_lease_deletes_its_instance(
     cortecs_mock: FakeBackend, client: Client, leases: Leases, cortecs_clock: ManualClock
 ) -> None:
-    instance_id = running_instance(cortecs_mock, client, cortecs_clock)
+    instance_id = running_instance(cortecs_mock, cortecs_clock)
     lease = lease_on(client, instance_id, leases)
     leases.grant(dataclasses.replace(lease, action=DELETE))
     cortecs_clock.advance(60)
@@ -194,8 +192,8 @@ def test_a_delete_lease_deletes_its_instance(
 def test_leases_of_instances_already_stopped_or_gone_are_removed(
     cortecs_mock: FakeBackend, client: Client, leases: Leases, cortecs_clock: ManualClock
 ) -> None:
-    stopped = running_instance(cortecs_mock, client, cortecs_clock)
-    gone = running_instance(cortecs_mock, client, cortecs_clock)
+    stopped = running_instance(cortecs_mock, cortecs_clock)
+    gone = running_instance(cortecs_mock, cortecs_clock)
     lease_on(client, stopped, leases)
     lease_on(client, gone, leases)
     cortecs_mock.stop_instance(stopped)
@@ -217,7 +215,7 @@ def test_leases_of_instances_already_stopped_or_gone_are_removed(
 def test_a_lease_on_an_instance_restarted_since_is_not_a_licence(
     cortecs_mock: FakeBackend, client: Client, leases: Leases, cortecs_clock: ManualClock
 ) -> None:
-    instance_id = running_instance(cortecs_mock, client, cortecs_clock)
+    instance_id = running_instance(cortecs_mock, cortecs_clock)
     lease_on(client, instance_id, leases)
     # Restarted outside the lease's knowledge: it is another run of the instance.
     cortecs_mock.stop_instance(instance_id)
@@ -233,7 +231,7 @@ def test_a_lease_on_an_instance_restarted_since_is_not_a_licence(
 def test_a_lease_whose_id_was_reused_or_whose_arguments_differ_is_left_alone(
     cortecs_mock: FakeBackend, client: Client, leases: Leases, cortecs_clock: ManualClock
 ) -> None:
-    reused = running_instance(cortecs_mock, client, cortecs_clock)
+    reused = running_instance(cortecs_mock, cortecs_clock)
     lease_on(client, reused, leases)
     cortecs_mock.delete_instance(reused)
     # The API gives the id to another instance, started with other arguments.
@@ -243,7 +241,7 @@ def test_a_lease_whose_id_was_reused_or_whose_arguments_differ_is_left_alone(
     other.instance_id = reused
     cortecs_mock.instances[reused] = other
     # A forged lease: the right id and start time, other arguments.
-    forged_on = running_instance(cortecs_mock, client, cortecs_clock)
+    forged_on = running_instance(cortecs_mock, cortecs_clock)
     forged = lease_on(client, forged_on, leases)
     leases.grant(dataclasses.replace(forged, args={**forged.args, "num_workers": 8}))
     cortecs_clock.advance(60)
@@ -258,7 +256,7 @@ def test_a_lease_whose_id_was_reused_or_whose_arguments_differ_is_left_alone(
 def test_a_lease_claimed_by_a_live_reaper_is_left_to_it(
     cortecs_mock: FakeBackend, client: Client, leases: Leases, cortecs_clock: ManualClock
 ) -> None:
-    instance_id = running_instance(cortecs_mock, client, cortecs_clock)
+    instance_id = running_instance(cortecs_mock, cortecs_clock)
     lease = lease_on(client, instance_id, leases)
     cortecs_clock.advance(60)
     leases.grant(dataclasses.replace(lease, claimed_by="runner-2:41", claimed_at=cortecs_clock()))
@@ -275,7 +273,7 @@ def test_two_reapers_at_once_act_on_each_lease_once(
 ) -> None:
     store = DirectoryStore(tmp_path / "journal")
     first, second = Leases(store, clock=cortecs_clock), Leases(store, clock=cortecs_clock)
-    ids = [running_instance(cortecs_mock, client, cortecs_clock) for _ in range(8)]
+    ids = [running_instance(cortecs_mock, cortecs_clock) for _ in range(8)]
     for instance_id in ids:
         lease_on(client, instance_id, first)
     cortecs_clock.advance(60)
@@ -308,7 +306,7 @@ def test_two_reapers_at_once_act_on_each_lease_once(
 def test_an_action_that_fails_is_reported_and_its_lease_kept_for_the_next_run(
     cortecs_mock: FakeBackend, client: Client, leases: Leases, cortecs_clock: ManualClock
 ) -> None:
-    instance_id = running_instance(cortecs_mock, client, cortecs_clock)
+    instance_id = running_instance(cortecs_mock, cortecs_clock)
     lease_on(client, instance_id, leases)
     cortecs_clock.advance(60)
     cortecs_mock.faults.fail_next(500, times=5, path="/instances/stop", method="POST")  # every try

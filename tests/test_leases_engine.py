@@ -1,6 +1,6 @@
-"""auto_stop_after end to end: two machines share a journal (each a provider process or a CLI
-process with its own HOME), driven as the engine and a cron would drive them, against the fake
-API over HTTP.
+"""auto_stop_after end to end: two machines share a journal, in a directory or in S3 (moto's
+server over HTTP), each a provider process or a CLI process with its own HOME, driven as the
+engine and a cron would drive them, against the fake API over HTTP.
 
 Machine A runs `pulumi up` and `destroy`; machine B runs `cortecs-instances reap`, as a
 scheduled workflow on another runner would. Leases last a few seconds of the wall clock.
@@ -15,7 +15,8 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from pulumi_cortecs import Client, ManagedInstance
 from pulumi_cortecs._leases import Lease, Leases
 from pulumi_cortecs._store import open_store
 from pulumi_cortecs.testing import (
+    DEMO_API_KEY,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     Deployment,
@@ -31,29 +33,47 @@ from pulumi_cortecs.testing import (
     ProviderProcess,
     program_inputs,
     provider_env,
+    start_fake_api,
 )
 from pulumi_cortecs.testing.engine import PROJECT
+from pulumi_cortecs.testing.plugin import PluginProcess, urn
 
-from tests import LLAMA, LLAMA_ID
+from tests import LLAMA, LLAMA_ID, MANAGED_INSTANCE_TYPE, PROJECT_ROOT
 
 pytestmark = pytest.mark.engine
 
 LEASE = "3s"
-OWNER = f"{PROJECT}/test/chat"
+LONGER_LEASE = "10s"  # long enough to look at it (a preview, a reap) before it runs out
+OWNER = f"urn:pulumi:test::{PROJECT}::{MANAGED_INSTANCE_TYPE}::chat"  # its resource's URN
 
 
-@pytest.fixture(params=["directory"])
-def journal(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where both machines keep the journal: one directory (two users of one machine, or a
-    shared volume)."""
-    return str(tmp_path / "shared-journal")
+@dataclass(frozen=True)
+class SharedJournal:
+    """Where both machines keep the journal, and the variable that tells them."""
+
+    variable: str
+    location: str
+
+    def env(self, home: Path, **extra: str) -> dict[str, str]:
+        """The environment of a process on the machine whose home is ``home``."""
+        return provider_env(home, **{self.variable: self.location}, **extra)
+
+
+@pytest.fixture(params=["directory", "s3"])
+def journal(request: pytest.FixtureRequest, tmp_path: Path) -> SharedJournal:
+    """One directory (a volume both machines mount), or a prefix in S3 (moto's server)."""
+    if request.param == "s3":
+        return SharedJournal("CORTECS_JOURNAL_URL", request.getfixturevalue("cortecs_s3_journal"))
+    return SharedJournal("CORTECS_JOURNAL_DIR", str(tmp_path / "shared-journal"))
 
 
 @pytest.fixture
-def machine_a(cortecs_api: FakeApiProcess, journal: str, tmp_path: Path) -> Iterator[Deployment]:
+def machine_a(
+    cortecs_api: FakeApiProcess, journal: SharedJournal, tmp_path: Path
+) -> Iterator[Deployment]:
     home = tmp_path / "machine-a"
     home.mkdir()
-    provider = ProviderProcess(env=provider_env(home, CORTECS_JOURNAL_DIR=journal), cwd=home)
+    provider = ProviderProcess(env=journal.env(home), cwd=home)
     provider.configure(cortecs_api.stack_config())
     yield Deployment(provider)
     provider.close()
@@ -63,14 +83,15 @@ def declared(**inputs: Any) -> dict[str, Any]:
     return program_inputs(lambda: [ManagedInstance("chat", model_id=LLAMA, **inputs)])["chat"]
 
 
-def reap(api: FakeApiProcess, journal: str, home: Path, *flags: str) -> tuple[int, Any, str]:
+def reap(
+    api: FakeApiProcess, journal: SharedJournal, home: Path, *flags: str
+) -> tuple[int, Any, str]:
     """`cortecs-instances reap --json` on machine B: its code, rows and stderr."""
     home.mkdir(exist_ok=True)
     done = subprocess.run(
         [sys.executable, "-m", "pulumi_cortecs", "reap", "--json", *flags],
-        env=provider_env(
+        env=journal.env(
             home,
-            CORTECS_JOURNAL_DIR=journal,
             CORTECS_CLIENT_ID=DEMO_CLIENT_ID,
             CORTECS_CLIENT_SECRET=DEMO_CLIENT_SECRET,
             CORTECS_API_BASE_URL=api.api_base_url,
@@ -93,11 +114,11 @@ def wait_until(moment: str) -> None:
 
 
 def test_reap_from_another_machine_stops_it_and_the_next_up_restarts_and_renews(
-    cortecs_api: FakeApiProcess, machine_a: Deployment, journal: str, tmp_path: Path
+    cortecs_api: FakeApiProcess, machine_a: Deployment, journal: SharedJournal, tmp_path: Path
 ) -> None:
     machine_b = tmp_path / "machine-b"
-    leases = Leases(open_store(journal))
-    inputs = declared(auto_stop_after=LEASE)
+    leases = Leases(open_store(journal.location))
+    inputs = declared(auto_stop_after=LONGER_LEASE)
     machine_a.up({"chat": inputs})
     chat = machine_a.state["chat"]
     instance_id, stops_at = chat.id, chat.outputs["stops_at"]
@@ -124,6 +145,7 @@ def test_reap_from_another_machine_stops_it_and_the_next_up_restarts_and_renews(
     assert status(cortecs_api, instance_id) == "running"
     assert renewed["stops_at"] > stops_at
     assert leases.get(instance_id) is not None
+    assert machine_a.preview({"chat": inputs}) == {"chat": "same"}
 
     # Once more, with a refresh first.
     wait_until(renewed["stops_at"])
@@ -139,7 +161,7 @@ def test_reap_from_another_machine_stops_it_and_the_next_up_restarts_and_renews(
 
 
 def test_two_reaps_at_once_act_once_each(
-    cortecs_api: FakeApiProcess, machine_a: Deployment, journal: str, tmp_path: Path
+    cortecs_api: FakeApiProcess, machine_a: Deployment, journal: SharedJournal, tmp_path: Path
 ) -> None:
     resources = {
         name: program_inputs(
@@ -171,9 +193,9 @@ def test_two_reaps_at_once_act_once_each(
 
 
 def test_a_lease_that_no_longer_describes_its_instance_is_left_alone_and_reported(
-    cortecs_api: FakeApiProcess, journal: str, tmp_path: Path
+    cortecs_api: FakeApiProcess, journal: SharedJournal, tmp_path: Path
 ) -> None:
-    leases = Leases(open_store(journal))
+    leases = Leases(open_store(journal.location))
     args = {"model_id": LLAMA_ID, "hardware_type_id": "NVIDIA_L4_1", "num_workers": 1}
     reused, other_args = (cortecs_api.add_foreign_instance(args) for _ in range(2))
     with Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, cortecs_api.api_base_url) as client:
@@ -230,3 +252,60 @@ def test_preview_says_when_it_stops_and_the_most_it_costs_until_then(
         "auto_stop_after 90m: stops 90m after the `up` that starts it ("
     )
     assert machine_a.provider.logged(f"at most {most:.2f} EUR until then (billed per_hour)")
+
+
+def test_a_lease_holds_no_secret(tmp_path: Path) -> None:
+    secret, api_key = "canary-client-secret-20c4e1", "canary-api-key-77d0b3"
+    journal = tmp_path / "journal"
+    with start_fake_api("--step-seconds", "0.05") as api:
+        api.configure(client_secret=secret, api_key=api_key)
+        provider = ProviderProcess(env=provider_env(tmp_path, CORTECS_JOURNAL_DIR=str(journal)))
+        try:
+            provider.configure(
+                api.stack_config(**{"cortecs:clientSecret": secret, "cortecs:apiKey": api_key})
+            )
+            stack = Deployment(provider)
+            stack.up({"chat": declared(auto_stop_after="1h")})
+            (key,) = open_store(str(journal)).keys("leases/")
+            text = (journal / key).read_text()
+            stack.destroy()
+        finally:
+            provider.close()
+    assert stack.state == {}
+    assert OWNER in text and secret not in text and api_key not in text
+    assert "token" not in text.lower()
+
+
+def test_the_native_provider_leases_the_same_way(
+    cortecs_api: FakeApiProcess, tmp_path: Path
+) -> None:
+    journal = tmp_path / "journal"
+    leases = Leases(open_store(str(journal)))
+    plugin = PluginProcess(
+        PROJECT_ROOT / "provider",
+        env=provider_env(tmp_path, CORTECS_JOURNAL_DIR=str(journal)),
+        cwd=tmp_path,
+    )
+    try:
+        plugin.configure(
+            {
+                "clientId": DEMO_CLIENT_ID,
+                "clientSecret": DEMO_CLIENT_SECRET,
+                "apiKey": DEMO_API_KEY,
+                "apiBaseUrl": cortecs_api.api_base_url,
+            }
+        )
+        _, failures = plugin.check("chat", {"modelId": LLAMA, "autoStopAfter": "1 fortnight"})
+        assert [name for name, _ in failures] == ["autoStopAfter"]
+        news, failures = plugin.check("chat", {"modelId": LLAMA, "autoStopAfter": "1h"})
+        assert failures == []
+        instance_id, outputs = plugin.create("chat", news)
+        lease = leases.get(instance_id)
+        assert lease is not None and lease.owner == urn("chat")
+        assert outputs["stopsAt"] == datetime.fromtimestamp(
+            lease.expires_at, timezone.utc
+        ).isoformat(timespec="seconds")
+        plugin.delete("chat", instance_id, outputs)
+        assert leases.all() == []
+    finally:
+        plugin.close()

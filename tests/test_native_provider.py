@@ -235,11 +235,9 @@ def test_cancel_stops_every_wait_and_keeps_what_was_started(
     assert cortecs_api.state()["starts"] == 3
 
 
-def test_the_owner_is_the_urns_project_stack_and_name(
-    plugin: PluginProcess, cortecs_api: FakeApiProcess
-) -> None:
+def test_the_owner_is_the_urn(plugin: PluginProcess, cortecs_api: FakeApiProcess) -> None:
     instance_id, _ = plugin.create("chat", checked(plugin))
-    assert plugin.logged(f"started {instance_id} for cortecs-instances/dev/chat")
+    assert plugin.logged(f"started {instance_id} for {urn('chat')}")
 
 
 def test_secrets_stay_secret_in_outputs(plugin: PluginProcess) -> None:

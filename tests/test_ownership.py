@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +25,7 @@ from typing import Any
 import grpc
 import pytest
 from pulumi_cortecs import ManagedInstance
+from pulumi_cortecs._store import open_store
 from pulumi_cortecs.testing import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -37,8 +39,10 @@ from pulumi_cortecs.testing import (
     provider_env,
 )
 from pulumi_cortecs.testing.engine import PROJECT
+from pulumi_cortecs.testing.fake import DEFAULT_RANDOM_KINDS
+from pulumi_cortecs.testing.s3 import S3Server
 
-from tests import LLAMA, wait_for
+from tests import LLAMA, MANAGED_INSTANCE_TYPE, wait_for
 from tests.reliability import run_fault_lifecycles
 
 pytestmark = pytest.mark.engine
@@ -53,6 +57,7 @@ class Stack:
     name: str
     home: Path
     api: FakeApiProcess
+    journal_url: str | None = None  # a journal in S3 that runners share, else the home's
     provider: ProviderProcess = field(init=False)
     deployment: Deployment = field(init=False)
 
@@ -63,7 +68,9 @@ class Stack:
         """A new provider process, as each `pulumi` command starts one, keeping the state."""
         directory = self.home / "checkouts" / self.name
         directory.mkdir(parents=True, exist_ok=True)
-        self.provider = ProviderProcess(env=provider_env(self.home), cwd=directory)
+        self.provider = ProviderProcess(
+            env=provider_env(self.home, self.journal_url), cwd=directory
+        )
         self.provider.configure(self.api.stack_config())
         if hasattr(self, "deployment"):
             self.deployment = Deployment(self.provider, self.deployment.state)
@@ -83,16 +90,19 @@ class Stack:
         return journal_directory(self.home)
 
     def owner(self, resource: str = "chat") -> str:
-        return f"{PROJECT}/{self.name}/{resource}"
+        """The URN of the stack's resource, which owns its instances."""
+        return f"urn:pulumi:{self.name}::{PROJECT}::{MANAGED_INSTANCE_TYPE}::{resource}"
 
 
 @pytest.fixture
 def stacks(cortecs_api: FakeApiProcess, tmp_path: Path) -> Iterator[Callable[..., Stack]]:
-    """``stacks(name, machine=...)``: a stack on its own machine, or on a named shared one."""
+    """``stacks(name, machine=..., journal_url=...)``: a stack on its own machine, or on a named
+    shared one; its journal in the machine's home, or in S3 at ``journal_url``."""
     made: list[Stack] = []
 
-    def make(name: str, machine: str | None = None) -> Stack:
-        stack = Stack(name, tmp_path / (machine or f"machine-of-{name}"), cortecs_api)
+    def make(name: str, machine: str | None = None, journal_url: str | None = None) -> Stack:
+        home = tmp_path / (machine or f"machine-of-{name}")
+        stack = Stack(name, home, cortecs_api, journal_url)
         made.append(stack)
         return stack
 
@@ -103,7 +113,7 @@ def stacks(cortecs_api: FakeApiProcess, tmp_path: Path) -> Iterator[Callable[...
 
 def journaled(*stacks: Stack) -> set[str]:
     """Every instance a journal of these stacks' machines keeps (the engine does not have it)."""
-    return set().union(*(journaled_instances(stack.home) for stack in stacks))
+    return set().union(*(journaled_instances(s.home, s.journal_url) for s in stacks))
 
 
 def assert_each_instance_owned_once(api: FakeApiProcess, *stacks: Stack) -> None:
@@ -182,22 +192,29 @@ def _start_failing_while_the_other_starts(
 
 
 @pytest.mark.parametrize(
-    ("failing_inputs", "other_inputs", "same_machine"),
+    ("failing_inputs", "other_inputs", "journal"),
     [
-        ({}, {"hardware_type_id": H100}, False),
-        ({}, {}, True),
+        ({}, {"hardware_type_id": H100}, "own"),
+        ({}, {}, "same machine"),
+        ({}, {}, "S3"),
     ],
-    ids=["other hardware, other machine", "same arguments, same machine"],
+    ids=[
+        "other hardware, other machine",
+        "same arguments, same machine",
+        "same arguments, two runners sharing S3",
+    ],
 )
 def test_a_failed_start_never_takes_what_another_stack_started_meanwhile(
     cortecs_api: FakeApiProcess,
     stacks: Callable[..., Stack],
+    request: pytest.FixtureRequest,
     failing_inputs: dict[str, Any],
     other_inputs: dict[str, Any],
-    same_machine: bool,
+    journal: str,
 ) -> None:
-    machine = "shared" if same_machine else None
-    a, b = stacks("a", machine=machine), stacks("b", machine=machine)
+    machine = "shared" if journal == "same machine" else None
+    url = request.getfixturevalue("cortecs_s3_journal") if journal == "S3" else None
+    a, b = stacks("a", machine=machine, journal_url=url), stacks("b", machine, url)
     up = _start_failing_while_the_other_starts(
         cortecs_api,
         b,
@@ -268,16 +285,24 @@ def _kill_mid_boot(api: FakeApiProcess, stack: Stack, inputs: dict[str, Any]) ->
     return str(instance["instance_id"])
 
 
-@pytest.mark.parametrize("runner", ["same machine", "fresh runner, journal restored"])
+@pytest.mark.parametrize(
+    "runner", ["same machine", "fresh runner, journal restored", "other runner, journal in S3"]
+)
 def test_a_create_killed_mid_boot_is_adopted_by_the_rerun(
-    cortecs_api: FakeApiProcess, stacks: Callable[..., Stack], runner: str
+    cortecs_api: FakeApiProcess,
+    stacks: Callable[..., Stack],
+    request: pytest.FixtureRequest,
+    runner: str,
 ) -> None:
-    first = stacks("ci")
+    url = request.getfixturevalue("cortecs_s3_journal") if "S3" in runner else None
+    first = stacks("ci", journal_url=url)
     inputs = first.declare(model_id=LLAMA)
     orphan = _kill_mid_boot(cortecs_api, first, inputs)
     if runner == "same machine":
         rerun = first
         rerun.launch()
+    elif url is not None:
+        rerun = stacks("ci", machine="other-runner", journal_url=url)
     else:
         rerun = stacks("ci", machine="fresh-runner")
         shutil.copytree(first.journal, rerun.journal)  # the CI cache, restored
@@ -411,4 +436,145 @@ def test_a_start_waiting_out_a_rate_limit_never_holds_up_another_resources_check
         assert not creating.done(), "check and diff answered while the start was waiting"
         assert failures == []
         assert creating.result() == {"other": "same", "chat": "create"}
+    assert_each_instance_owned_once(cortecs_api, stack)
+
+
+def create_at_once(stack: Stack, declared: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Every declared resource created at once, as the engine creates independent resources:
+    what became of each (its instance id, or the error), the created ones in the state."""
+
+    def create(name: str) -> str:
+        checked, _ = stack.provider.check(declared[name])
+        try:
+            instance_id, outputs = stack.provider.create(checked)
+        except grpc.RpcError as error:
+            return f"failed: {error.details()}"
+        stack.deployment.state[name] = StateEntry(instance_id, checked, outputs)
+        return instance_id
+
+    with ThreadPoolExecutor(max_workers=len(declared)) as pool:
+        return dict(zip(declared, pool.map(create, declared), strict=True))
+
+
+@pytest.mark.parametrize("owners", ["URNs", "one older owner name"])
+def test_resources_of_one_name_under_ten_components_each_get_their_own_instance(
+    cortecs_api: FakeApiProcess,
+    stacks: Callable[..., Stack],
+    cortecs_s3_journal: str,
+    owners: str,
+) -> None:
+    """Ten components each with a child ``llm`` and the same arguments, in one ``up``: ten
+    instances, whether the owners are URNs (which differ) or the name older releases gave them
+    all (``project/stack/llm``: then only the records' live writer tells them apart)."""
+    stack = stacks("a", journal_url=cortecs_s3_journal)
+    inputs = stack.declare("llm", model_id=LLAMA)
+    declared = {
+        f"app-{n}/llm": {
+            **inputs,
+            "owner": (
+                f"urn:pulumi:a::{PROJECT}::demo:index:App{n}${MANAGED_INSTANCE_TYPE}::llm"
+                if owners == "URNs"
+                else f"{PROJECT}/a/llm"
+            ),
+        }
+        for n in range(10)
+    }
+    created = create_at_once(stack, declared)
+    assert len(set(created.values())) == 10 and all(
+        id_.startswith("instance-") for id_ in created.values()
+    ), created
+    assert cortecs_api.state()["starts"] == 10
+    assert_each_instance_owned_once(cortecs_api, stack)
+
+
+def test_two_runners_creating_sixteen_identical_instances_each_under_30_percent_faults(
+    cortecs_api: FakeApiProcess, stacks: Callable[..., Stack], cortecs_s3_journal: str
+) -> None:
+    """Two CI runners, no common disk, one journal in S3; every start may be refused, slowed,
+    or have its answer lost. Some creates may fail (an uncertain start that cannot tell its
+    instance from a rival's takes none), but none shares an instance and none leaks one."""
+    runners = [stacks(f"runner-{n}", journal_url=cortecs_s3_journal) for n in range(2)]
+    declared = [
+        program_inputs(
+            lambda: [ManagedInstance(f"llm-{i}", model_id=LLAMA) for i in range(16)],
+            stack=runner.name,
+        )
+        for runner in runners
+    ]
+    cortecs_api.faults(
+        random={"rate": 0.30, "seed": 19, "kinds": list(DEFAULT_RANDOM_KINDS)}, slow_seconds=0.2
+    )
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(create_at_once, runners, declared))
+    cortecs_api.faults(clear={})
+    assert cortecs_api.state()["faults_injected"], "faults were injected"
+    created = [id_ for outcome in outcomes for id_ in outcome.values() if id_.startswith("inst")]
+    assert len(created) == len(set(created)) and created, outcomes
+    assert_each_instance_owned_once(cortecs_api, *runners)
+
+
+def test_a_journal_in_s3_that_is_not_utf8_fails_naming_its_url_and_is_never_reset(
+    cortecs_api: FakeApiProcess, stacks: Callable[..., Stack], cortecs_s3_journal: str
+) -> None:
+    stack = stacks("a", journal_url=cortecs_s3_journal)
+    store = open_store(cortecs_s3_journal)
+    store.put(f"{PROJECT}.a.json", b"\xff\xfe\x00 not UTF-8", version=None)
+    with pytest.raises(grpc.RpcError) as failed:
+        stack.up(chat=stack.declare(model_id=LLAMA))
+    details = str(failed.value.details())
+    assert f"the journal {cortecs_s3_journal}/{PROJECT}.a.json cannot be read" in details
+    assert f"orphans --journal-url {cortecs_s3_journal}" in details
+    assert "UnicodeDecodeError" not in details
+    stored = store.get(f"{PROJECT}.a.json")
+    assert stored is not None and stored.data == b"\xff\xfe\x00 not UTF-8"
+    assert cortecs_api.state()["starts"] == 0
+
+
+@pytest.mark.parametrize("fault", ["unreachable", "403"])
+def test_a_journal_in_s3_that_cannot_be_written_starts_nothing_and_names_its_url(
+    cortecs_api: FakeApiProcess,
+    stacks: Callable[..., Stack],
+    cortecs_s3: S3Server,
+    cortecs_s3_journal: str,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: str,
+) -> None:
+    if fault == "unreachable":
+        with socket.socket() as unused:
+            unused.bind(("127.0.0.1", 0))
+            port = unused.getsockname()[1]
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    else:
+        cortecs_s3.denied = True
+    stack = stacks("a", journal_url=cortecs_s3_journal)
+    with pytest.raises(grpc.RpcError) as failed:
+        stack.up(chat=stack.declare(model_id=LLAMA))
+    details = str(failed.value.details())
+    assert f"the journal {cortecs_s3_journal}/{PROJECT}.a.json cannot be" in details
+    assert "nothing was started" in details
+    assert "cortecs-test-secret" not in details and "cortecs-test" not in details.replace(
+        cortecs_s3_journal, ""
+    )
+    assert cortecs_api.state()["starts"] == 0
+
+
+def test_a_storm_of_conditional_write_conflicts_loses_no_record(
+    cortecs_api: FakeApiProcess,
+    stacks: Callable[..., Stack],
+    cortecs_s3: S3Server,
+    cortecs_s3_journal: str,
+) -> None:
+    """Every other journal write refused 412 for a while, as when many runners write at once:
+    the creates ride it out and their records are all kept."""
+    stack = stacks("a", journal_url=cortecs_s3_journal)
+    declared = program_inputs(
+        lambda: [ManagedInstance(f"llm-{i}", model_id=LLAMA) for i in range(4)], stack="a"
+    )
+    cortecs_s3.refuse_writes(30)
+    created = create_at_once(stack, declared)
+    assert cortecs_s3.refused == 30
+    assert len(set(created.values())) == 4 and all(
+        id_.startswith("instance-") for id_ in created.values()
+    ), created
+    assert journaled(stack) == set(), "every record handed over"
     assert_each_instance_owned_once(cortecs_api, stack)

@@ -129,8 +129,8 @@ def test_the_metadata(dist: Path) -> None:
     assert not [c for c in classifiers if c.startswith("License ::")]
     urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL") or [])
     assert {"Homepage", "Source", "Issues", "Changelog", "Documentation"} <= set(urls)
-    # Only the langchain extra is published; the development tools are a dependency group.
-    assert metadata.get_all("Provides-Extra") == ["langchain"]
+    # Only the langchain and s3 extras are published; the development tools are a dependency group.
+    assert metadata.get_all("Provides-Extra") == ["langchain", "s3"]
     requires = metadata.get_all("Requires-Dist") or []
     assert not [r for r in requires if r.split()[0].split(">")[0] in {"ruff", "mypy", "pytest"}]
     assert "[pytest11]\ncortecs = pulumi_cortecs.testing.pytest_plugin" in entry_points

@@ -25,6 +25,7 @@ from packaging.version import Version
 from pulumi.runtime.mocks import MockMonitor
 from pulumi_cortecs import ApiError, Client, InstanceArgs, ManagedInstance
 from pulumi_cortecs._journal import Journal
+from pulumi_cortecs._store import DirectoryStore
 from pulumi_cortecs._urls import has_userinfo, without_userinfo
 from pulumi_cortecs.api._auth import REDACTED, Redactor, Secret
 from pulumi_cortecs.resource._context import ProviderContext
@@ -476,7 +477,7 @@ def test_a_password_in_the_api_url_is_not_in_the_check_failure_of_an_unreachable
 ) -> None:
     unreachable = "http://gateway:" + PASSWORD + "@127.0.0.1:9/api/v1"  # nothing listens
     client = Client(CLIENT_ID, CLIENT_SECRET, unreachable, max_attempts=1)
-    context = ProviderContext(client, api_key=API_KEY, journal=Journal(tmp_path))
+    context = ProviderContext(client, api_key=API_KEY, journal=Journal(DirectoryStore(tmp_path)))
     checked = check(context, {"model_id": LLAMA})
     [(prop, reason)] = [(f.property, f.reason) for f in checked.failures]
     assert prop == ""

@@ -115,7 +115,7 @@ def workflow(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 def test_the_workflows_are_the_expected_ones() -> None:
-    assert FILES == ["deploy-prod.yml", "deploy.yml", "preview.yml", "test.yml"]
+    assert FILES == ["deploy-prod.yml", "deploy.yml", "preview.yml", "reap.yml", "test.yml"]
 
 
 def test_the_stack_files_are_the_expected_ones() -> None:
@@ -323,7 +323,7 @@ def test_pulumi_runs_the_pinned_cli_after_installing_the_lock(workflow: dict[str
         assert step["with"]["pulumi-version-file"] == ".pulumi.version"
 
 
-@pytest.mark.parametrize("name", ["deploy-prod.yml", "deploy.yml", "preview.yml", "test.yml"])
+@pytest.mark.parametrize("name", FILES)
 def test_actions_are_pinned_by_commit_to_current_majors(name: str) -> None:
     lines = [line for line in (WORKFLOWS / name).read_text().splitlines() if "uses:" in line]
     assert lines
@@ -427,3 +427,41 @@ def test_tests_run_on_every_change_with_the_newest_and_the_lowest_dependencies()
     (setup,) = uses(lowest, "actions/setup-python")
     assert setup["with"]["python-version"] == oldest
     assert not ANY_SECRET.search("\n".join(strings(workflow)))
+
+
+# reap.yml
+
+
+def test_reap_runs_every_ten_minutes_and_by_hand_for_each_stack() -> None:
+    workflow = load("reap.yml")
+    on = triggers(workflow)
+    assert on == {"schedule": [{"cron": "*/10 * * * *"}], "workflow_dispatch": None}
+    assert workflow["permissions"] == {"contents": "read"}
+    (job,) = workflow["jobs"].values()
+    stacks = {
+        entry["stack"]: entry["environment"] for entry in job["strategy"]["matrix"]["include"]
+    }
+    assert stacks == {"dev": "dev", "prod": "production"}
+    assert job["environment"] == "${{ matrix.environment }}"
+    assert job["concurrency"] == {
+        "group": "cortecs-reap-${{ matrix.stack }}",
+        "cancel-in-progress": False,
+    }
+    (reap,) = [step for step in steps(job) if "cortecs-instances reap" in str(step.get("run"))]
+    assert reap["run"] == ".venv/bin/cortecs-instances reap"
+
+
+def test_reap_reads_the_journal_the_deploys_use_and_never_saves_it() -> None:
+    """The S3 journal when the repository names one, else the stack's newest cached journal,
+    restored only: a save could replace a newer journal a deploy saved meanwhile."""
+    (job,) = load("reap.yml")["jobs"].values()
+    assert job["env"]["CORTECS_JOURNAL_URL"] == "${{ vars.CORTECS_JOURNAL_URL }}"
+    assert job["env"]["CORTECS_JOURNAL_DIR"] == "${{ github.workspace }}/.cortecs-journal"
+    (restore,) = uses(job, "actions/cache/restore")
+    assert not uses(job, "actions/cache/save")
+    assert "vars.CORTECS_JOURNAL_URL == ''" in restore["if"]
+    assert restore["with"]["path"] == ".cortecs-journal"
+    assert restore["with"]["restore-keys"] == "cortecs-journal-${{ matrix.stack }}-"
+    for name, value in job["env"].items():
+        if SENSITIVE_NAME.search(name) or name.startswith("AWS_SECRET"):
+            assert SECRET_REFERENCE.match(value), name

@@ -15,7 +15,9 @@ llm = ManagedInstance(
     hardware_type_id="NVIDIA_L40S_1",
     context_length=32000,
     max_price_per_hour=5,  # preview fails above this
+    auto_stop_after="8h",  # `cortecs-instances reap` stops it 8 h after each start
     chat_openai_kwargs={"temperature": 0.2},
 )
 pulumi.export("base_url", llm.base_url)
 pulumi.export("chat_openai_args", llm.chat_openai_args)
+pulumi.export("stops_at", llm.stops_at)

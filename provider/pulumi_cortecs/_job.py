@@ -33,10 +33,11 @@ from typing import TYPE_CHECKING, Any
 
 from pulumi_cortecs import _signals
 from pulumi_cortecs._exceptions import CortecsError
-from pulumi_cortecs._journal import Journal, Owner
-from pulumi_cortecs._leases import DELETE, Lease, Leases, store_at
-from pulumi_cortecs._schema import API_KEY, JOURNAL_DIR, Duration, duration_seconds
-from pulumi_cortecs._store import default_directory
+from pulumi_cortecs._journal import Journal
+from pulumi_cortecs._leases import DELETE, Lease
+from pulumi_cortecs._owner import Owner
+from pulumi_cortecs._schema import Duration, duration_seconds
+from pulumi_cortecs._store import open_store
 from pulumi_cortecs.api._auth import Secret
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._models import Instance
@@ -126,7 +127,7 @@ def job_instance(
     keep: bool = False,
     client: Client | None = None,
     api_key: str | None = None,
-    journal_dir: str | Path | None = None,
+    journal: str | Path | None = None,
     owner: Owner | None = None,
     on_progress: Callable[[Instance], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
@@ -140,8 +141,9 @@ def job_instance(
     before anything starts (:class:`JobRefused` names each one that fails, e.g. a price per
     hour × workers above ``max_price_per_hour``). The block gets the instance once it runs and
     answered a chat completion. ``client`` defaults to one built from the ``CORTECS_*``
-    environment, ``api_key`` to ``CORTECS_API_KEY``, ``journal_dir`` to ``CORTECS_JOURNAL_DIR``
-    (else the per-user default); ``owner`` to a name unique to this run. ``on_progress`` is
+    environment, ``api_key`` to ``CORTECS_API_KEY``, ``journal`` (a directory, or an
+    ``s3://BUCKET/PREFIX`` URL) to ``CORTECS_JOURNAL_URL``, else ``CORTECS_JOURNAL_DIR``, else the
+    per-user default; ``owner`` to a name unique to this run. ``on_progress`` is
     told each status and step of the boot. Progress is logged as Pulumi's messages are
     (``info: ...`` on stderr). Signals are handled only when called from the main thread.
     """
@@ -153,6 +155,7 @@ def job_instance(
     )
     from pulumi_cortecs.resource._inputs import Failure
     from pulumi_cortecs.resource._lifecycle import InstanceLifecycle
+    from pulumi_cortecs.resource._settings import ProviderSettings
 
     inputs: dict[str, Any] = {
         "model_id": model_id,
@@ -166,16 +169,17 @@ def job_instance(
         lease_seconds = duration_seconds(Duration().parse(auto_stop_after))
     except ValueError as error:
         raise JobRefused([Failure("auto_stop_after", str(error))]) from None
-    location = JOURNAL_DIR.value(_text(journal_dir))
+    environment = ProviderSettings.from_config({})  # the CORTECS_* variables
+    # As for a provider: a shared journal (CORTECS_JOURNAL_URL), once configured, wins.
+    location = _text(journal) or environment.journal_url or environment.journal_dir
     owned_client = client is None
     context = ProviderContext(
         client
         or Client(
             max_attempts=PROVIDER_MAX_ATTEMPTS, poll_policy=PROVIDER_POLL_POLICY, sleep=sleep
         ),
-        api_key=API_KEY.value(api_key),
-        journal=Journal(Path(location) if location else default_directory()),
-        leases=Leases(store_at(location)),
+        api_key=api_key or environment.api_key,
+        journal=Journal(open_store(location)),  # its leases too
         sleep=sleep,
         on_progress=on_progress,
     )

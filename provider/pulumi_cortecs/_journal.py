@@ -3,67 +3,59 @@ that neither a stack's state nor this journal knows about.
 
 The engine records nothing for a create that did not finish, and the API has no names or tags
 on instances: if the provider dies while an instance boots, only the journal knows the instance
-is this resource's. Each start is recorded before its request is sent (its owner, its resolved
-arguments, the instances that existed before it), its instance id as soon as the API answers,
-and the record is forgotten once the engine has the id. A create that cannot write its record
-starts nothing.
+is this resource's. Each start is recorded before its request is sent (its owner, the
+resource's URN; its resolved arguments; the instances that existed before it), its instance id
+as soon as the API answers, and the record is forgotten once the engine has the id. A create
+that cannot write its record starts nothing.
 
-One file per Pulumi project and stack, in one directory per user (``cortecs:journalDir``,
-``CORTECS_JOURNAL_DIR``, else ``$XDG_STATE_HOME/pulumi-cortecs/journal``): stacks on one
-machine see each other's starts, which is how an uncertain start tells theirs from its own.
-Files are changed under an exclusive lock by read, modify, write to a unique temporary file,
-fsync and atomic rename; a file that cannot be read is an error naming it, never reset.
-Changes that wait for a file are written together (a group commit): sixty-four creates at once
-pay for a few fsyncs, not for sixty-four in a row, and each returns once its own is durable.
+The journal lives in a :class:`~pulumi_cortecs._store.Store`: a directory per user
+(``cortecs:journalDir``, ``CORTECS_JOURNAL_DIR``, else ``$XDG_STATE_HOME/pulumi-cortecs/journal``)
+or an S3 prefix every runner of a team sees (``cortecs:journalUrl``, ``CORTECS_JOURNAL_URL``,
+which wins when both are set). One document per Pulumi project and stack,
+``PROJECT.STACK.json`` at the top of the store (listing every stack's starts is one LIST and a
+GET per stack); other documents (``leases/...``) live in folders beside them. Stacks that share
+a store see each other's starts, which is how an uncertain start tells theirs from its own.
+
+A document is changed by read, change, compare-and-swap write; a writer that lost the race to
+another reads again and reapplies its changes. Changes that wait for a document are written
+together (a group commit): sixty-four creates at once pay for a few writes, not for
+sixty-four in a row, and each returns once its own is stored. A document that cannot be read
+is an error naming it, never reset.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
+import random
 import socket
-import sys
-import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from pulumi_cortecs._exceptions import JournalError
+from pulumi_cortecs._owner import Owner
+from pulumi_cortecs._store import Store, Stored
 from pulumi_cortecs.api._models import InstanceArgs
 from pulumi_cortecs.api._starts import StartIntent
 
 FORMAT = 1
 SENDING, STARTED, UNRESOLVED, HANDED = "sending", "started", "unresolved", "handed"
-# A start whose request is still under way after this long is a dead process's.
+# A start whose request is still under way after this long is a dead process's. A start sent
+# from another host counts as under way until it settles or this long has passed: whether that
+# process still lives cannot be seen from here.
 IN_FLIGHT_SECONDS = 900.0
 # How long a record the engine has taken over is kept: a rival start that is still checking
 # what its own, uncertain request did must go on seeing this instance as someone's.
 HANDED_SECONDS = 900.0
+# How many times a change is reapplied when other writers keep changing its document first,
+# and the longest pause between two tries (jittered, doubling from a hundredth of a second).
+WRITE_ATTEMPTS = 40
+WRITE_PAUSE_SECONDS = 1.0
 _HOST = socket.gethostname()
-
-
-@dataclass(frozen=True)
-class Owner:
-    """Who an instance belongs to: a resource of a Pulumi project's stack."""
-
-    project: str
-    stack: str
-    resource: str
-
-    @classmethod
-    def parse(cls, text: str) -> Owner:
-        """``project/stack/resource``, as ManagedInstance passes it (resource names may hold
-        slashes; project and stack names do not)."""
-        project, stack, resource = text.split("/", 2)
-        return cls(project, stack, resource)
-
-    def __str__(self) -> str:
-        return f"{self.project}/{self.stack}/{self.resource}"
 
 
 @dataclass(frozen=True)
@@ -95,51 +87,73 @@ class Entry:
         return self.state != HANDED
 
     def in_flight(self, now: float) -> bool:
-        """Whether its request may still be under way (a live process is sending it)."""
+        """Whether its request may still be under way: a live process of this host is sending
+        it, or a process of another host began it less than :data:`IN_FLIGHT_SECONDS` ago."""
         if self.state != SENDING or now - self.recorded_at > IN_FLIGHT_SECONDS:
             return False
         return self.host != _HOST or _alive(self.pid)
 
+    @property
+    def writer_alive(self) -> bool:
+        """Whether the process that wrote it lives (on this host: elsewhere it cannot be seen).
+        Its start is that process's business, whatever the record's state."""
+        return self.host == _HOST and _alive(self.pid)
+
+    def owned_by(self, owner: Owner) -> bool:
+        return owner.may_claim(Owner.parse(self.owner))
+
 
 class Journal:
-    """The journal directory; one file per project and stack."""
+    """The journal in a store; one document per project and stack."""
 
-    def __init__(self, directory: Path, *, clock: Callable[[], float] = time.time) -> None:
-        self.directory = directory
-        self._clock = clock
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self._sleep = sleep
         self._queue_lock = threading.Lock()
-        self._queued: dict[Path, _Batch] = {}  # changes waiting for their file, by file
-        self._writing: set[Path] = set()  # files a thread is writing the queued changes of
+        self._queued: dict[str, _Batch] = {}  # changes waiting for their document, by key
+        self._writing: set[str] = set()  # documents a thread is writing the queued changes of
 
-    def path(self, project: str, stack: str) -> Path:
-        return self.directory / f"{_file_safe(project)}.{_file_safe(stack)}.json"
+    def where(self, owner: Owner) -> str:
+        """Where the owner's stack's records are, for messages."""
+        return self.store.where(_key(owner))
 
     def entries(self, owner: Owner) -> list[Entry]:
         """The records of the owner's stack (all of its resources)."""
-        path = self.path(owner.project, owner.stack)
-        with _file_lock(path):
-            return _read(path)
+        key = _key(owner)
+        return self._parse(key, self.store.get(key))
 
-    def all_entries(self) -> list[tuple[Path, Entry]]:
-        """Every record in the directory: every stack that journals here."""
-        found: list[tuple[Path, Entry]] = []
-        if not self.directory.is_dir():
-            return found
-        for path in sorted(self.directory.glob("*.json")):
-            found += [(path, entry) for entry in _read(path)]
+    def all_entries(self) -> list[tuple[str, Entry]]:
+        """Every record in the store, with where it is: every stack that journals here."""
+        found: list[tuple[str, Entry]] = []
+        for key in self.store.keys(""):
+            if "/" not in key and key.endswith(".json"):
+                where = self.store.where(key)
+                found += [(where, entry) for entry in self._parse(key, self.store.get(key))]
         return found
 
     def begin(self, owner: Owner, intent: StartIntent) -> None:
+        """Record a start before it is sent; raise (and so keep it from being sent) when the
+        record cannot be written."""
         entry = Entry(
             key=intent.key,
             owner=str(owner),
             args=intent.resolved.to_request(),
             snapshot=sorted(intent.snapshot),
-            recorded_at=self._clock(),
+            recorded_at=self.clock(),
             host=_HOST,
             pid=os.getpid(),
         )
-        self._change(owner, lambda entries: entries.append(entry))
+        try:
+            self._change(owner, lambda entries: entries.append(entry))
+        except JournalError as error:
+            raise nothing_started(error) from None
 
     def settle(self, owner: Owner, key: str, **changes: Any) -> None:
         """Record what became of the start ``key`` (its state, its instance)."""
@@ -150,6 +164,22 @@ class Journal:
                     entries[index] = replace(entry, **changes)
 
         self._change(owner, settle)
+
+    def claim(self, owner: Owner, key: str) -> bool:
+        """Make the record ``key`` the owner's own (its URN instead of an older owner name that
+        several resources may share), unless another resource claimed it first."""
+        claimed = False
+
+        def claim(entries: list[Entry]) -> None:
+            nonlocal claimed
+            claimed = False  # reapplied when another writer came first: the last try counts
+            for index, entry in enumerate(entries):
+                if entry.key == key and entry.pending and entry.owned_by(owner):
+                    entries[index] = replace(entry, owner=str(owner))
+                    claimed = True
+
+        self._change(owner, claim)
+        return claimed
 
     def drop(self, owner: Owner, key: str) -> None:
         """Forget a start that created nothing."""
@@ -162,7 +192,7 @@ class Journal:
     def hand_over(self, owner: Owner, instance_id: str) -> None:
         """The engine has the instance now (or it is gone): its records are no longer this
         journal's to keep, only to show to rival starts for a while (:data:`HANDED_SECONDS`)."""
-        now = self._clock()
+        now = self.clock()
 
         def hand_over(entries: list[Entry]) -> None:
             for index, entry in enumerate(entries):
@@ -175,55 +205,82 @@ class Journal:
         return JournalLedger(self, owner, held)
 
     def _change(self, owner: Owner, change: Callable[[list[Entry]], None]) -> None:
-        """Apply ``change`` to the stack's records and return once it is on disk.
+        """Apply ``change`` to the stack's records and return once it is stored.
 
-        The change joins the file's queue; the first thread to find no one writing that file
-        writes the queue, as often as it fills again, while the others wait for their batch.
+        The change joins the document's queue; the first thread to find no one writing that
+        document writes the queue, as often as it fills again, while the others wait for their
+        batch.
         """
-        path = self.path(owner.project, owner.stack)
+        key = _key(owner)
         with self._queue_lock:
-            batch = self._queued.setdefault(path, _Batch())
+            batch = self._queued.setdefault(key, _Batch())
             batch.changes.append(change)
-            writes = path not in self._writing
-            self._writing.add(path)
+            writes = key not in self._writing
+            self._writing.add(key)
         if writes:
-            self._write_queue(path)
+            self._write_queue(key)
         batch.written.wait()
         if batch.error is not None:
             raise batch.error
 
-    def _write_queue(self, path: Path) -> None:
+    def _write_queue(self, key: str) -> None:
         try:
             while True:
                 with self._queue_lock:
-                    batch = self._queued.pop(path, None)
+                    batch = self._queued.pop(key, None)
                     if batch is None:
                         return
                 try:
-                    self._write_batch(path, batch)
+                    self._write_batch(key, batch)
                 except Exception as error:
                     batch.error = error
                 finally:
                     batch.written.set()  # whatever happened: every waiter learns it
         finally:
             with self._queue_lock:
-                self._writing.discard(path)
+                self._writing.discard(key)
 
-    def _write_batch(self, path: Path, batch: _Batch) -> None:
-        with _file_lock(path):
-            entries = _read(path)
+    def _write_batch(self, key: str, batch: _Batch) -> None:
+        """Read, change, write only if nobody wrote since the read; else again, from the read."""
+        for attempt in range(WRITE_ATTEMPTS):
+            stored = self.store.get(key)
+            entries = self._parse(key, stored)
             before = list(entries)
             for change in batch.changes:
                 change(entries)
-            expired = self._clock() - HANDED_SECONDS
+            expired = self.clock() - HANDED_SECONDS
             entries[:] = [e for e in entries if e.pending or e.recorded_at > expired]
-            if entries != before:
-                _write(path, entries)
+            if entries == before:
+                return
+            data = {"format": FORMAT, "starts": [asdict(entry) for entry in entries]}
+            text = json.dumps(data, indent=2, sort_keys=True).encode()
+            if self.store.put(key, text, version=stored.version if stored else None):
+                return
+            self._sleep(random.uniform(0, min(WRITE_PAUSE_SECONDS, 0.01 * 2**attempt)))
+        raise JournalError(
+            f"the journal {self.store.where(key)} cannot be written: other writers changed it "
+            f"first {WRITE_ATTEMPTS} times in a row"
+        )
+
+    def _parse(self, key: str, stored: Stored | None) -> list[Entry]:
+        if stored is None:
+            return []
+        try:
+            data = json.loads(stored.data)
+            if not isinstance(data, dict) or data.get("format") != FORMAT:
+                raise ValueError(f"not a format {FORMAT} journal")
+            return [Entry(**record) for record in data["starts"]]
+        except (ValueError, KeyError, TypeError) as error:  # UnicodeDecodeError is a ValueError
+            raise JournalError(
+                f"the journal {self.store.where(key)} cannot be read ({error}). It may record "
+                "instances that are billing: list them with `cortecs-instances orphans "
+                f"{orphans_option(self.store.location)}`, then move the document aside"
+            ) from None
 
 
 @dataclass
 class _Batch:
-    """Changes written to a file together; ``written`` once they are on disk (or failed)."""
+    """Changes written to a document together; ``written`` once they are stored (or failed)."""
 
     changes: list[Callable[[list[Entry]], None]] = field(default_factory=list)
     written: threading.Event = field(default_factory=threading.Event)
@@ -251,11 +308,13 @@ class JournalLedger:
         self.journal.settle(self.owner, intent.key, state=UNRESOLVED, candidates=list(candidates))
 
     def claimed(self, intent: StartIntent) -> set[str]:
+        """What every other record in the store (every stack, every runner) created or may
+        have created, and what this process's resources hold."""
         others = [entry for _, entry in self.journal.all_entries() if entry.key != intent.key]
         return set(self.held()).union(*(entry.owned() for entry in others))
 
     def in_flight(self, intent: StartIntent) -> int:
-        now = time.time()
+        now = self.journal.clock()
         return sum(
             1
             for _, entry in self.journal.all_entries()
@@ -265,88 +324,22 @@ class JournalLedger:
         )
 
 
-def _read(path: Path) -> list[Entry]:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return []
-    except OSError as error:
-        raise _unreadable(path, error.strerror or str(error)) from None
-    try:
-        data = json.loads(text)
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValueError(f"not a format {FORMAT} journal")
-        return [Entry(**record) for record in data["starts"]]
-    except (ValueError, KeyError, TypeError) as error:
-        raise _unreadable(path, str(error)) from None
+def nothing_started(error: JournalError) -> JournalError:
+    """``error``, saying that the create it ended started nothing, and where else to journal."""
+    return JournalError(
+        f"{error}; nothing was started. The journal is cortecs:journalUrl (CORTECS_JOURNAL_URL), "
+        "else cortecs:journalDir (CORTECS_JOURNAL_DIR), else the default directory"
+    )
 
 
-def _write(path: Path, entries: list[Entry]) -> None:
-    data = {"format": FORMAT, "starts": [asdict(entry) for entry in entries]}
-    temporary: str | None = None
-    try:
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(descriptor, "w") as file:
-            json.dump(data, file, indent=2, sort_keys=True)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-        temporary = None
-        _fsync_directory(path.parent)
-    except OSError as error:
-        raise _unwritable(path, error) from None
-    finally:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+def orphans_option(location: str) -> str:
+    """The ``cortecs-instances orphans`` option that reads the journal at ``location``."""
+    option = "--journal-url" if location.startswith("s3://") else "--journal-dir"
+    return f"{option} {location}"
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path`` among processes (a lock file beside it)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path.with_name(path.name + ".lock"), "a+")  # noqa: SIM115
-    except OSError as error:
-        raise _unwritable(path, error) from None
-    with handle:
-        _lock(handle)
-        try:
-            yield
-        finally:
-            _unlock(handle)
-
-
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _lock(handle: IO[str]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
-
-    def _unlock(handle: IO[str]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-
-    def _fsync_directory(directory: Path) -> None:
-        pass  # Windows cannot open a directory; its renames are durable once done
-
-else:
-    import fcntl
-
-    def _lock(handle: IO[str]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-
-    def _unlock(handle: IO[str]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-    def _fsync_directory(directory: Path) -> None:
-        # The rename is durable only once the directory entry is.
-        descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+def _key(owner: Owner) -> str:
+    return f"{_file_safe(owner.project)}.{_file_safe(owner.stack)}.json"
 
 
 def _alive(pid: int) -> bool:
@@ -361,20 +354,5 @@ def _alive(pid: int) -> bool:
 
 def _file_safe(name: str) -> str:
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-    # Two names that differ only in unsafe characters still get two files.
+    # Two names that differ only in unsafe characters still get two documents.
     return safe if safe == name else f"{safe}-{zlib.crc32(name.encode()):08x}"
-
-
-def _unreadable(path: Path, why: str) -> JournalError:
-    return JournalError(
-        f"the journal {path} cannot be read ({why}). It may record instances that are billing: "
-        f"list them with `cortecs-instances orphans --journal-dir {path.parent}`, then move "
-        "the file aside"
-    )
-
-
-def _unwritable(path: Path, error: OSError) -> JournalError:
-    return JournalError(
-        f"the journal {path} cannot be written ({error.strerror or error}), so nothing was "
-        "started. Set cortecs:journalDir (or CORTECS_JOURNAL_DIR) to a writable directory"
-    )

@@ -28,14 +28,14 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from pulumi_cortecs._exceptions import CortecsError, JournalError
 from pulumi_cortecs._pricing import cost_of
 from pulumi_cortecs._schema import START_ARGS
-from pulumi_cortecs._store import Store, open_store
+from pulumi_cortecs._store import Store
 from pulumi_cortecs.api._models import STOPPED as INSTANCE_STOPPED
 from pulumi_cortecs.api._models import Instance, PriceInfo
 
@@ -62,19 +62,13 @@ FAILED = "failed"
 _PAST = {STOP: STOPPED, DELETE: DELETED}
 
 
-def store_at(journal: str | None) -> Store:
-    """The journal's store, where leases live, from the journal's setting (``None``: the
-    default directory). The one place the setting becomes a store."""
-    return open_store(journal)
-
-
 @dataclass(frozen=True)
 class Lease:
     """How long an instance may run, and what it must still be for a reaper to end it."""
 
     instance_id: str
     owner: str
-    """Who started it: the resource (``project/stack/resource``) or the job."""
+    """Who started it: the resource (its URN) or the job."""
     expires_at: float
     """When it runs out (seconds since the epoch)."""
     started_at: str
@@ -198,31 +192,30 @@ class Reaped:
         return self.outcome == FAILED
 
 
-@dataclass
 class Leases:
-    """The leases in a store. ``clock`` is the wall clock (seconds since the epoch)."""
+    """The leases in a store (the journal's). ``clock`` is the wall clock (seconds since the
+    epoch): leases are compared across machines."""
 
-    store: Store
-    clock: Callable[[], float] = time.time
-    _reaper: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    def __init__(self, store: Store, *, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.clock = clock
 
     def now(self) -> float:
         return self.clock()
 
-    def key(self, instance_id: str) -> str:
-        return f"{PREFIX}{instance_id}.json"
-
     def where(self, instance_id: str) -> str:
-        return self.store.where(self.key(instance_id))
+        """Where the instance's lease is, for messages."""
+        return self.store.where(_key(instance_id))
 
     def get(self, instance_id: str) -> Lease | None:
-        stored = self.store.get(self.key(instance_id))
-        return None if stored is None else self._read(self.key(instance_id), stored.data)
+        """The instance's lease, or ``None``."""
+        stored = self.store.get(_key(instance_id))
+        return None if stored is None else self._read(_key(instance_id), stored.data)
 
     def grant(self, lease: Lease) -> None:
         """Write ``lease``, replacing the instance's lease if it has one (a claim included:
         the instance's owner renewed it)."""
-        key = self.key(lease.instance_id)
+        key = _key(lease.instance_id)
         for _ in range(_GRANT_ATTEMPTS):
             current = self.store.get(key)
             version = current.version if current else None
@@ -235,7 +228,7 @@ class Leases:
 
     def revoke(self, instance_id: str) -> None:
         """Remove the instance's lease; nothing happens if it has none."""
-        self.store.delete(self.key(instance_id))
+        self.store.delete(_key(instance_id))
 
     def all(self) -> list[Lease]:
         """Every lease in the store; one that cannot be read is an error naming it."""
@@ -257,7 +250,7 @@ class Leases:
         the one the lease describes, and remove the lease; remove the leases of instances
         already stopped or gone; leave the rest and say why. ``dry_run``: only say. Each
         outcome is also passed to ``on_reaped`` as it happens."""
-        reaper = f"{self._reaper}:{uuid.uuid4().hex[:8]}"
+        reaper = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         done = []
         for key in self.store.keys(PREFIX):
             reaped = self._reap_one(client, key, reaper, dry_run=dry_run)
@@ -329,6 +322,10 @@ class Leases:
                 f"the lease {self.store.where(key)} cannot be read ({error}); move it aside "
                 "once its instance is dealt with"
             ) from None
+
+
+def _key(instance_id: str) -> str:
+    return f"{PREFIX}{instance_id}.json"
 
 
 def _end(client: Client, lease: Lease) -> None:

@@ -26,6 +26,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum
 from typing import Any, Protocol
 
+from pulumi_cortecs._owner import OWNER_FORMS, Owner
 from pulumi_cortecs._pricing import PER_HOUR, PER_MINUTE
 from pulumi_cortecs._urls import has_userinfo
 
@@ -220,15 +221,13 @@ class ModelName:
 
 @dataclass(frozen=True)
 class OwnerName:
-    """``project/stack/resource``: the resource an instance belongs to."""
+    """The resource an instance belongs to: its URN (or, in older records, its
+    ``project/stack/resource``)."""
 
-    allowed: str = "project/stack/resource"
+    allowed: str = OWNER_FORMS
 
     def parse(self, value: Any) -> str:
-        parts = value.split("/", 2) if isinstance(value, str) else []
-        if len(parts) != 3 or not all(part.strip() for part in parts):
-            raise ValueError(f"must be {self.allowed}, got {shown(value)}")
-        return str(value)
+        return str(Owner.parse(value))
 
 
 @dataclass(frozen=True)
@@ -494,7 +493,7 @@ class InstanceInputs:
         default_doc="never",
     )
     owner: str | None = _input(
-        "the resource an instance belongs to (`project/stack/resource`); only a start this "
+        "the resource an instance belongs to (its URN); only a start this "
         "resource wrote ahead in the journal lets it adopt an instance",
         change=Change.UPDATE,
         rule=OwnerName(),
@@ -612,4 +611,17 @@ JOURNAL_DIR = ConfigKey(
     "where starts are written ahead until the engine has their instance; default "
     "`$XDG_STATE_HOME/pulumi-cortecs/journal` (`~/.local/state/...`)",
 )
-CONFIG: tuple[ConfigKey, ...] = (CLIENT_ID, CLIENT_SECRET, API_BASE_URL, API_KEY, JOURNAL_DIR)
+JOURNAL_URL = ConfigKey(
+    "journalUrl",
+    "CORTECS_JOURNAL_URL",
+    "the journal in S3 (`s3://BUCKET/PREFIX`), shared by every runner; wins over journalDir. "
+    "Endpoint and credentials from the AWS environment; needs the `s3` extra",
+)
+CONFIG: tuple[ConfigKey, ...] = (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    API_BASE_URL,
+    API_KEY,
+    JOURNAL_DIR,
+    JOURNAL_URL,
+)

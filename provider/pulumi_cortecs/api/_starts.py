@@ -170,27 +170,24 @@ class Starter:
         :class:`UncertainStartError` when that cannot be told."""
         began = self.clock()
         while True:
-            listed = self.list_instances()
-            found = candidates(listed, self.intent, self.ledger.claimed(self.intent))
-            # An entry the client cannot read may be the one this start created.
-            unreadable = unreadable_newcomers(listed, self.intent)
-            rivals = self.ledger.in_flight(self.intent)
-            if len(found) == 1 and not unreadable and rivals == 0 and self.take_uncertain:
+            seen = reconcile(self.list_instances(), self.intent, self.ledger)
+            if seen.taken is not None and self.take_uncertain:
                 self._unresolved = False
-                return found[0]
+                return seen.taken
             # Rivals that learn their outcome claim their instances; a lagging list shows ours.
             waited = self.clock() - began
-            if rivals > 0 and self.take_uncertain:
+            if seen.rivals > 0 and self.take_uncertain:
                 waiting_helps = waited < RIVALS_SECONDS
             else:
-                waiting_helps = not found and waited < self.settle_seconds
+                waiting_helps = not seen.found and waited < self.settle_seconds
             if not waiting_helps:
                 break
             self.sleep(SETTLE_POLL_SECONDS)
         self._unresolved = False
-        if not found and not unreadable:
+        if seen.created_nothing:
             return None
-        ids = sorted(instance.instance_id for instance in found) + unreadable
+        ids = seen.ids
+        rivals, unreadable = seen.rivals, seen.unreadable
         self.ledger.unresolved(self.intent, ids)
         raise UncertainStartError(
             f"POST {START_PATH} had an unknown outcome, and it cannot be told whether it "
@@ -210,6 +207,48 @@ class Starter:
             path=START_PATH,
             candidates=ids,
         )
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """What the instance list says about a start whose outcome is unknown."""
+
+    found: list[Instance]
+    """New instances it may have created (see :func:`candidates`)."""
+    unreadable: list[str]
+    """New entries the client cannot read: any may be the one it created."""
+    rivals: int
+    """Other starts with the same arguments still under way: any may have created one."""
+
+    @property
+    def taken(self) -> Instance | None:
+        """Its instance, when exactly one candidate exists and nothing else can have made it."""
+        if len(self.found) == 1 and not self.unreadable and self.rivals == 0:
+            return self.found[0]
+        return None
+
+    @property
+    def created_nothing(self) -> bool:
+        return not self.found and not self.unreadable
+
+    @property
+    def ids(self) -> list[str]:
+        """Every instance it may have created, readable ones first."""
+        return sorted(instance.instance_id for instance in self.found) + self.unreadable
+
+
+def reconcile(
+    listed: ReadList[Instance], intent: StartIntent, ledger: StartLedger
+) -> Reconciliation:
+    """The rule for a start whose outcome is unknown, in one place: the instances ``listed``
+    shows that it, and no start the ``ledger`` knows (on any runner that shares it), may
+    have created."""
+    return Reconciliation(
+        candidates(listed, intent, ledger.claimed(intent)),
+        # An entry the client cannot read may be the one this start created.
+        unreadable_newcomers(listed, intent),
+        ledger.in_flight(intent),
+    )
 
 
 def candidates(

@@ -57,11 +57,24 @@ COMMAND_WORDS = "job_command"
 """Where a command that runs another (``run``) finds its words (see ``_parser.parse``)."""
 
 INSTANCE_IDS = argument("instance_ids", nargs="+", metavar="INSTANCE_ID")
-JOURNAL_DIR = argument(
-    "--journal-dir",
-    metavar="DIR",
-    help="the journal directory (default: $CORTECS_JOURNAL_DIR, else "
-    "~/.local/state/pulumi-cortecs/journal)",
+JOURNAL = (
+    argument(
+        "--journal-dir",
+        metavar="DIR",
+        help="the journal directory (default: $CORTECS_JOURNAL_DIR, else "
+        "~/.local/state/pulumi-cortecs/journal)",
+    ),
+    argument(
+        "--journal-url",
+        metavar="S3_URL",
+        help="the journal in S3, s3://BUCKET/PREFIX (default: $CORTECS_JOURNAL_URL); "
+        "endpoint and credentials from the AWS environment",
+    ),
+)
+"""Where the journal (and its leases) is: as the provider chooses, the URL first."""
+JOURNAL_SOURCE = (
+    "Read from the journal the provider uses: --journal-url, else CORTECS_JOURNAL_URL, else "
+    "--journal-dir, else CORTECS_JOURNAL_DIR, else the default directory per user."
 )
 
 COMMANDS: tuple[Command[Any], ...] = (
@@ -158,13 +171,12 @@ COMMANDS: tuple[Command[Any], ...] = (
         description="Instances that a provider started for a resource, wrote in its journal, "
         "and never handed to the resource's stack (an interrupted `pulumi up`, a create whose "
         "cleanup failed): they bill while they run. Each comes with its owner "
-        "(project/stack/resource), age, price and what to do about it. Read from the journal "
-        "directory: --journal-dir, else CORTECS_JOURNAL_DIR, else the default per user.",
+        "(the resource's URN), age, price and what to do about it. " + JOURNAL_SOURCE,
         needs_credentials=True,
         rows=_queries.orphan_rows,
         json_key="orphans",
         render=_views.orphans_table,
-        arguments=(JOURNAL_DIR,),
+        arguments=JOURNAL,
     ),
     Command(
         name="reap",
@@ -175,14 +187,13 @@ COMMANDS: tuple[Command[Any], ...] = (
         "instances already stopped or gone; leave the others and say why. Does only what a "
         "lease declared, so it asks nothing. Safe to run from several places at once. Each "
         "action, with its owner and what the instance cost, is said on stderr as it is done; "
-        "exit 1 naming the instances it could not act on. Read from the journal: "
-        "--journal-dir, else CORTECS_JOURNAL_DIR, else the default per user.",
+        "exit 1 naming the instances it could not act on. " + JOURNAL_SOURCE,
         needs_credentials=True,
         rows=_spend.reap_rows,
         json_key="reaped",
         render=_views.reap_table,
         arguments=(
-            JOURNAL_DIR,
+            *JOURNAL,
             argument("--dry-run", action="store_true", help="say what would be done, do nothing"),
         ),
     ),
@@ -196,7 +207,7 @@ COMMANDS: tuple[Command[Any], ...] = (
         rows=_spend.cost_rows,
         json_key="costs",
         render=_views.cost_table,
-        arguments=(JOURNAL_DIR,),
+        arguments=JOURNAL,
     ),
     Command(
         name="run",

@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TypeVar
 
 from pulumi_cortecs import (
@@ -20,8 +19,10 @@ from pulumi_cortecs import (
     PriceInfo,
 )
 from pulumi_cortecs._journal import Journal
-from pulumi_cortecs._schema import JOURNAL_DIR
-from pulumi_cortecs._store import default_directory
+from pulumi_cortecs._owner import Owner
+from pulumi_cortecs._pricing import cost_per_hour
+from pulumi_cortecs._schema import JOURNAL_DIR, JOURNAL_URL
+from pulumi_cortecs._store import Store, open_store
 from pulumi_cortecs.cli._context import Context
 from pulumi_cortecs.cli._errors import UsageError
 from pulumi_cortecs.cli._rows import (
@@ -174,18 +175,25 @@ def _in_parallel(call: Callable[[T], U], items: Sequence[T]) -> list[U]:
         return list(pool.map(call, items))
 
 
+def journal_store(args: argparse.Namespace) -> Store:
+    """The journal's store the command line (or the environment) names, as the provider
+    chooses it: ``--journal-url`` (``CORTECS_JOURNAL_URL``) first, then ``--journal-dir``
+    (``CORTECS_JOURNAL_DIR``), then the default directory."""
+    return open_store(JOURNAL_URL.value(args.journal_url) or JOURNAL_DIR.value(args.journal_dir))
+
+
 def orphan_rows(ctx: Context, args: argparse.Namespace) -> list[OrphanRow]:
-    """What the journal directory (``--journal-dir``, ``CORTECS_JOURNAL_DIR`` or the default)
-    records as started for a resource but never handed to its stack, as the API shows it now."""
-    directory = Path(JOURNAL_DIR.value(args.journal_dir) or default_directory())
-    records = [(path, e) for path, e in Journal(directory).all_entries() if e.pending]
+    """What the journal (``--journal-url`` or ``CORTECS_JOURNAL_URL``, else ``--journal-dir``,
+    ``CORTECS_JOURNAL_DIR`` or the default directory, as the provider chooses) records as
+    started for a resource but never handed to its stack, as the API shows it now."""
+    records = [(where, e) for where, e in Journal(journal_store(args)).all_entries() if e.pending]
     if not records:
         return []
     live = {instance.instance_id: instance for instance in ctx.client.list_instances()}
     price = prices(ctx.client)
     moment = ctx.now()
     rows = []
-    for path, entry in records:
+    for where, entry in records:
         ids: list[str | None] = [*sorted(entry.owned())] or [None]
         for instance_id in ids:
             instance = live.get(instance_id or "")
@@ -203,12 +211,12 @@ def orphan_rows(ctx: Context, args: argparse.Namespace) -> list[OrphanRow]:
                     model_name=started_with.hf_name,
                     hardware_type_id=started_with.hardware_type_id,
                     estimated_cost_per_hour=(
-                        round(hardware.price_per_hour * (started_with.num_workers or 1), 6)
+                        cost_per_hour(hardware.price_per_hour, started_with.num_workers)
                         if hardware
                         else None
                     ),
                     currency=hardware.currency if hardware else None,
-                    journal=str(path),
+                    journal=where,
                     clean=_how_to_clean(entry.owner, entry.state, instance_id, instance),
                 )
             )
@@ -218,7 +226,8 @@ def orphan_rows(ctx: Context, args: argparse.Namespace) -> list[OrphanRow]:
 def _how_to_clean(
     owner: str, record: str, instance_id: str | None, instance: Instance | None
 ) -> str:
-    _, stack, resource = owner.split("/", 2)
+    parsed = Owner.parse(owner)
+    stack, resource = parsed.stack, parsed.name
     if instance_id is None:
         return (
             f"its start's answer never came: the next `pulumi up` of stack {stack} checks what "

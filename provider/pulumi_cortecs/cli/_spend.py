@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 from collections import defaultdict
 
-from pulumi_cortecs._leases import Leases, Reaped, store_at
+from pulumi_cortecs._leases import Leases, Reaped
 from pulumi_cortecs._pricing import total
-from pulumi_cortecs._schema import JOURNAL_DIR
 from pulumi_cortecs.cli._context import Context
 from pulumi_cortecs.cli._errors import Unfinished
-from pulumi_cortecs.cli._queries import rows_of
+from pulumi_cortecs.cli._queries import journal_store, rows_of
 from pulumi_cortecs.cli._rows import STOPPED, CostRow, InstanceRow, ReapRow
 from pulumi_cortecs.cli._tables import format_price
 
@@ -20,7 +19,7 @@ NO_OWNER = "-"
 
 def leases_of(args: argparse.Namespace) -> Leases:
     """The leases of the journal the command line (or the environment) names."""
-    return Leases(store_at(JOURNAL_DIR.value(args.journal_dir)))
+    return Leases(journal_store(args))
 
 
 def reap_rows(ctx: Context, args: argparse.Namespace) -> list[ReapRow]:

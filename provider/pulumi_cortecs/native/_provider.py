@@ -23,19 +23,12 @@ from typing import Any
 from pulumi.provider.experimental import provider as api
 
 from pulumi_cortecs._exceptions import InitializationFailed, OperationCancelled
-from pulumi_cortecs._journal import Owner
 from pulumi_cortecs._schema import INPUTS, NAMESPACE, OUTPUTS, names
 from pulumi_cortecs.native._package_schema import package_schema
 from pulumi_cortecs.native._server import ResourceInitError
 from pulumi_cortecs.native._values import camel, plain, to_props, to_values
 from pulumi_cortecs.resource._inputs import UNKNOWN
 from pulumi_cortecs.resource._lifecycle import InstanceLifecycle
-
-
-def owner_of(urn: str) -> Owner:
-    """``urn:pulumi:STACK::PROJECT::TYPE::NAME`` as the owner of the resource's instances."""
-    stack, project, _type, name = urn.removeprefix("urn:pulumi:").split("::", 3)
-    return Owner(project, stack, name)
 
 
 class InstanceProvider(api.Provider):
@@ -108,7 +101,7 @@ class InstanceProvider(api.Provider):
             )
         if self._cancelled.is_set():
             raise OperationCancelled("the operation was cancelled before anything was started")
-        props["owner"] = str(owner_of(request.urn))
+        props["owner"] = request.urn  # the owner of its instances
         try:
             instance_id, outputs = await asyncio.to_thread(
                 self.lifecycle.create, props, timeout=request.timeout or None, keep=True
@@ -127,7 +120,7 @@ class InstanceProvider(api.Provider):
             # Nothing is stopped or restarted at preview.
             planned = self.lifecycle.planned_update(olds, news)
             return api.UpdateResponse(properties=to_values(planned, secret | old_secret))
-        news["owner"] = str(owner_of(request.urn))
+        news["owner"] = request.urn  # the owner of its instances
         try:
             outputs = await asyncio.to_thread(
                 self.lifecycle.update,
@@ -155,7 +148,7 @@ class InstanceProvider(api.Provider):
 
     async def delete(self, request: api.DeleteRequest) -> None:
         props, _ = to_props(request.properties)
-        props["owner"] = str(owner_of(request.urn))
+        props["owner"] = request.urn  # the owner of its instances
         await asyncio.to_thread(
             self.lifecycle.delete, request.resource_id, props, timeout=request.timeout or None
         )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from pulumi_cortecs._exceptions import (
     ApiConnectionError,
@@ -15,8 +14,8 @@ from pulumi_cortecs._exceptions import (
     ServerError,
 )
 from pulumi_cortecs._journal import Journal
-from pulumi_cortecs._leases import Leases, store_at
-from pulumi_cortecs._store import default_directory
+from pulumi_cortecs._leases import Leases
+from pulumi_cortecs._store import open_store
 from pulumi_cortecs.api._client import Client
 from pulumi_cortecs.api._models import Instance
 from pulumi_cortecs.api._polling import ProportionalPollPolicy
@@ -52,8 +51,8 @@ class ProviderContext:
         self.client = client
         self.catalog = Catalog(client)
         self.api_key = api_key
-        self.journal = journal or Journal(default_directory())
-        self.leases = leases or Leases(store_at(None))
+        self.journal = journal or Journal(open_store(None))
+        self.leases = leases or Leases(self.journal.store)  # in the journal's store
         self.clock = clock
         self.sleep = sleep
         self.on_progress = on_progress
@@ -79,14 +78,9 @@ class ProviderContext:
             poll_policy=PROVIDER_POLL_POLICY,
             sleep=sleep,
         )
-        directory = Path(settings.journal_dir) if settings.journal_dir else default_directory()
-        return cls(
-            client,
-            api_key=settings.api_key,
-            journal=Journal(directory),
-            leases=Leases(store_at(settings.journal_dir)),
-            sleep=sleep,
-        )
+        # A shared journal, once configured, is the one every runner must use: it wins.
+        journal = Journal(open_store(settings.journal_url or settings.journal_dir))
+        return cls(client, api_key=settings.api_key, journal=journal, sleep=sleep)
 
     def access_failure(self) -> Failure | None:
         """Why the API cannot be used with the configured credentials and URL, if it cannot.

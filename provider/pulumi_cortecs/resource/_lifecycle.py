@@ -26,7 +26,7 @@ from pulumi_cortecs._exceptions import (
     ProvisioningError,
     UncertainStartError,
 )
-from pulumi_cortecs._journal import Owner
+from pulumi_cortecs._owner import Owner
 from pulumi_cortecs._pricing import DEFAULT_INTERVAL, cost_per_hour, cost_since_start
 from pulumi_cortecs._schema import START_ARGS, InstanceInputs, InstanceState, names
 from pulumi_cortecs.api._auth import Secret
@@ -119,7 +119,7 @@ class InstanceLifecycle:
         try:
             instance = self._ownership.obtain(owner, args, resolved, adopt=inputs.adopt_existing)
         except UncertainStartError as error:
-            path = context.journal.path(owner.project, owner.stack)
+            path = context.journal.where(owner)
             raise ProvisioningError(
                 f"{error}. The start stays recorded in {path}: `cortecs-instances orphans` "
                 "lists it, and once the extra instances are dealt with, the next `pulumi up` "
@@ -300,7 +300,7 @@ class InstanceLifecycle:
         """Stop and delete an instance whose create failed, and say what became of it: nothing
         is billed only once the API showed it stopped or deleted."""
         kept = (
-            f"it stays recorded in {self._context.journal.path(owner.project, owner.stack)}, "
+            f"it stays recorded in {self._context.journal.where(owner)}, "
             "so the next `pulumi up` of this resource adopts it"
         )
         try:

@@ -21,6 +21,7 @@ from typing import Any
 
 import pulumi
 from pulumi.dynamic import Resource
+from pulumi.runtime.settings import get_root_resource
 
 from pulumi_cortecs._schema import OUTPUTS, PROPERTIES, USER_INPUTS, InstanceState, Property
 from pulumi_cortecs.resource.dynamic_provider import ManagedInstanceProvider
@@ -74,7 +75,7 @@ class ManagedInstance(Resource, module="cortecs", name="ManagedInstance"):
         # Not dataclasses.asdict: it would deep-copy Outputs.
         props.update({prop.name: getattr(args, prop.name) for prop in USER_INPUTS})
         # Who the instance belongs to: only this resource's own journal records may adopt one.
-        props["owner"] = f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
+        props["owner"] = _urn(f"pulumi-python:{self._resource_type_name}", resource_name, opts)
         secret = pulumi.ResourceOptions(additional_secret_outputs=_secret_outputs(props))
         super().__init__(
             ManagedInstanceProvider(),
@@ -82,6 +83,19 @@ class ManagedInstance(Resource, module="cortecs", name="ManagedInstance"):
             props,
             pulumi.ResourceOptions.merge(opts, secret),
         )
+
+
+def _urn(type_: str, name: str, opts: pulumi.ResourceOptions | None) -> pulumi.Output[str]:
+    """The URN the resource registers under, computed as the engine does before it registers:
+    its parent's type chain included (two components' children ``llm`` have two URNs), the
+    root stack's left out."""
+    parent = opts.parent if opts else None
+    if parent is None or parent is get_root_resource():
+        return pulumi.create_urn(name, type_)
+    urn = pulumi.create_urn(name, type_, parent=parent)
+    # The value only: as a dependency, the parent would be a cycle (it waits for its children).
+    value = typing.cast("typing.Awaitable[str]", urn.future())
+    return pulumi.Output(set(), value, urn.is_known(), urn.is_secret())
 
 
 def _secret_outputs(props: Mapping[str, Any]) -> list[str]:

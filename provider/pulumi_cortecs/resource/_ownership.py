@@ -2,7 +2,7 @@
 
 The API has no names, tags or idempotency keys on instances, so nothing about an instance says
 whose it is. A resource owns an instance only when it started it: every start is written ahead
-in the journal under the resource's owner (``project/stack/resource``), and a create adopts an
+in the journal under the resource's owner (its URN), and a create adopts an
 instance only when this resource's own record proves that it started it (an ``up`` that was
 interrupted before the engine recorded the id). Never by status, never by arguments alone.
 """
@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 import uuid
 
 import pulumi
 
-from pulumi_cortecs._exceptions import ProvisioningError
-from pulumi_cortecs._journal import STARTED, UNRESOLVED, Entry, Owner
+from pulumi_cortecs._exceptions import JournalError, ProvisioningError
+from pulumi_cortecs._journal import STARTED, UNRESOLVED, Entry, nothing_started
+from pulumi_cortecs._owner import Owner
 from pulumi_cortecs.api._defaults import started_with
 from pulumi_cortecs.api._models import Instance, InstanceArgs
-from pulumi_cortecs.api._starts import StartIntent, candidates, unreadable_newcomers
+from pulumi_cortecs.api._starts import StartIntent, reconcile
 from pulumi_cortecs.resource._context import ProviderContext
 
 
@@ -58,7 +58,10 @@ class Ownership:
         no record is adopted, and a start whose answer was lost fails rather than take the
         only new instance (which a stack on another machine may have started)."""
         context = self._context
-        instance = self._left_behind(owner, resolved) if adopt else None
+        try:
+            instance = self._left_behind(owner, resolved) if adopt else None
+        except JournalError as error:
+            raise nothing_started(error) from None
         if instance is None:
             ledger = context.journal.ledger(owner, self.held)
             instance = context.client.start(
@@ -75,27 +78,30 @@ class Ownership:
 
     def _left_behind(self, owner: Owner, resolved: InstanceArgs) -> Instance | None:
         """The instance that an earlier, interrupted ``up`` of this resource started with these
-        arguments, as this resource's journal records show."""
+        arguments, as this resource's journal records show. A record whose writer still runs
+        (on this host) is that process's, whatever it says: it may be booting it for another
+        resource. One written on another host is that of a run that ended (killed with its
+        runner): Pulumi's stack lock lets no two runs of this resource's stack overlap."""
         journal = self._context.journal
-        now = time.time()
         for entry in journal.entries(owner):
-            if entry.owner != str(owner) or not entry.pending or entry.in_flight(now):
+            if not entry.pending or entry.writer_alive or not entry.owned_by(owner):
                 continue
             instance = self._instance_of(owner, entry)
             if instance is None:
                 continue
-            if started_with(instance, resolved):
+            if not started_with(instance, resolved):
+                pulumi.log.warn(
+                    f"{instance.instance_id} was started by an earlier `pulumi up` of {owner} "
+                    "with other arguments and never recorded by the stack; it is not adopted. "
+                    "`cortecs-instances orphans` shows it and how to stop it"
+                )
+            elif journal.claim(owner, entry.key):  # else a resource of the same name took it
                 pulumi.log.info(
                     f"adopted {instance.instance_id} ({instance.status}): an earlier `pulumi "
                     f"up` of {owner} started it but the stack never recorded it "
-                    f"({journal.path(owner.project, owner.stack)})"
+                    f"({journal.where(owner)})"
                 )
                 return instance
-            pulumi.log.warn(
-                f"{instance.instance_id} was started by an earlier `pulumi up` of {owner} with "
-                "other arguments and never recorded by the stack; it is not adopted. "
-                "`cortecs-instances orphans` shows it and how to stop it"
-            )
         return None
 
     def _instance_of(self, owner: Owner, entry: Entry) -> Instance | None:
@@ -108,25 +114,20 @@ class Ownership:
                 journal.drop(owner, entry.key)  # deleted since: nothing is billed
             return instance
         intent = StartIntent(entry.resolved, frozenset(entry.snapshot), key=entry.key)
-        others = [e for _, e in journal.all_entries() if e.key != entry.key]
-        claimed = self.held().union(*(e.owned() for e in others))
         listed = self._context.client.list_instances()
-        found = candidates(listed, intent, claimed)
-        unreadable = unreadable_newcomers(listed, intent)
-        rivals = [e for e in others if e.in_flight(time.time()) and e.resolved == entry.resolved]
-        if not found and not unreadable:
+        seen = reconcile(listed, intent, journal.ledger(owner, self.held))
+        if seen.created_nothing:
             journal.drop(owner, entry.key)  # the interrupted start created nothing
             return None
-        if len(found) == 1 and not unreadable and not rivals:
-            journal.settle(owner, entry.key, state=STARTED, instance_id=found[0].instance_id)
-            return found[0]
-        ids = sorted(instance.instance_id for instance in found) + unreadable
-        journal.settle(owner, entry.key, state=UNRESOLVED, candidates=ids)
+        if seen.taken is not None:
+            journal.settle(owner, entry.key, state=STARTED, instance_id=seen.taken.instance_id)
+            return seen.taken
+        journal.settle(owner, entry.key, state=UNRESOLVED, candidates=seen.ids)
         raise ProvisioningError(
             f"an earlier `pulumi up` of {owner} sent a start whose answer never arrived, and it "
-            f"cannot be told which of {', '.join(ids)} it created, if any: none is adopted. "
-            f"`cortecs-instances orphans` lists them; delete the ones no stack owns, then run "
-            f"`pulumi up` again (the record is in {journal.path(owner.project, owner.stack)})"
+            f"cannot be told which of {', '.join(seen.ids)} it created, if any: none is "
+            "adopted. `cortecs-instances orphans` lists them; delete the ones no stack owns, "
+            f"then run `pulumi up` again (the record is in {journal.where(owner)})"
         )
 
 

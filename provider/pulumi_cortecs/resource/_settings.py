@@ -18,6 +18,7 @@ from pulumi_cortecs._schema import (
     CLIENT_ID,
     CLIENT_SECRET,
     JOURNAL_DIR,
+    JOURNAL_URL,
     NAMESPACE,
     ConfigKey,
 )
@@ -34,6 +35,7 @@ class ProviderSettings:
     api_base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
     journal_dir: str | None = None
+    journal_url: str | None = None
 
     @classmethod
     def from_config(
@@ -48,4 +50,5 @@ class ProviderSettings:
             api_base_url=value(API_BASE_URL),
             api_key=value(API_KEY),
             journal_dir=value(JOURNAL_DIR),
+            journal_url=value(JOURNAL_URL),
         )

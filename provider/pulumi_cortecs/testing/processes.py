@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from pulumi_cortecs._journal import Journal
-from pulumi_cortecs._store import default_directory
+from pulumi_cortecs._store import DirectoryStore, default_directory, open_store
 from pulumi_cortecs.testing.fake import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 DEMO_CONFIG = {
@@ -102,11 +102,14 @@ def without_credentials(**extra: str) -> dict[str, str]:
     return env
 
 
-def provider_env(home: Path, **extra: str) -> dict[str, str]:
+def provider_env(home: Path, journal_url: str | None = None, **extra: str) -> dict[str, str]:
     """A provider process's environment on a machine whose user's home is ``home`` (where its
-    journal lives by default), with no credentials but those the test configures."""
+    journal lives by default, unless ``journal_url`` names a journal in S3 that runners share),
+    with no credentials but those the test configures."""
+    if journal_url is not None:
+        extra["CORTECS_JOURNAL_URL"] = journal_url
     env = without_credentials(HOME=str(home), **extra)
-    for variable in ("XDG_STATE_HOME", "CORTECS_JOURNAL_DIR"):
+    for variable in ("XDG_STATE_HOME", "CORTECS_JOURNAL_DIR", "CORTECS_JOURNAL_URL"):
         if variable not in extra:
             env.pop(variable, None)
     return env
@@ -117,10 +120,11 @@ def journal_directory(home: Path) -> Path:
     return default_directory({"HOME": str(home)})
 
 
-def journaled_instances(home: Path) -> set[str]:
-    """The instances the journal under ``home`` still keeps: started (or maybe started) for a
-    resource, and not handed to its stack."""
-    records = Journal(journal_directory(home)).all_entries()
+def journaled_instances(home: Path, journal_url: str | None = None) -> set[str]:
+    """The instances the journal under ``home`` (or at ``journal_url``) still keeps: started
+    (or maybe started) for a resource, and not handed to its stack."""
+    store = open_store(journal_url) if journal_url else DirectoryStore(journal_directory(home))
+    records = Journal(store).all_entries()
     return {id_ for _, entry in records if entry.pending for id_ in entry.owned()}
 
 

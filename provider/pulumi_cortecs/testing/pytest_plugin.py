@@ -133,10 +133,8 @@ def cortecs_s3(cortecs_s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> 
     by the provider processes it starts) set to reach it with made-up credentials."""
     for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
         monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", cortecs_s3_server.endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "cortecs-test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "cortecs-test-secret")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for variable, value in cortecs_s3_server.aws_environment().items():
+        monkeypatch.setenv(variable, value)
     yield cortecs_s3_server
     cortecs_s3_server.denied = False
     cortecs_s3_server.refuse_writes(0)
@@ -145,13 +143,7 @@ def cortecs_s3(cortecs_s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.fixture
 def cortecs_s3_journal(cortecs_s3: S3Server) -> str:
     """A journal URL, ``s3://BUCKET/journal``, in a new, empty bucket of ``cortecs_s3``."""
-    import uuid
-
-    import boto3
-
-    bucket = f"cortecs-{uuid.uuid4().hex[:16]}"
-    boto3.session.Session().client("s3").create_bucket(Bucket=bucket)
-    return f"s3://{bucket}/journal"
+    return cortecs_s3.new_journal()
 
 
 @pytest.fixture(scope="session")
@@ -194,7 +186,7 @@ def cortecs_job(
             max_price_per_hour=max_price,
             client=client,
             api_key=DEMO_API_KEY,
-            journal_dir=tmp_path_factory.mktemp("cortecs-journal"),
+            journal=tmp_path_factory.mktemp("cortecs-journal"),
         ) as job,
     ):
         yield job

@@ -9,6 +9,7 @@ threads can both pass the check); and faults can be injected: conditional writes
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
@@ -51,6 +52,28 @@ class S3Server:
         self._thread.start()
         host, port = self._server.server_address[:2]
         self.endpoint = f"http://{host!s}:{port}"
+
+    def aws_environment(self) -> dict[str, str]:
+        """The AWS environment of a client of this server (made-up credentials)."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "cortecs-test",
+            "AWS_SECRET_ACCESS_KEY": "cortecs-test-secret",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+
+    def new_journal(self) -> str:
+        """A journal URL, ``s3://BUCKET/journal``, in a new, empty bucket."""
+        import boto3
+
+        environment = self.aws_environment()
+        bucket = f"cortecs-{uuid.uuid4().hex[:16]}"
+        boto3.session.Session(
+            aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+            region_name=environment["AWS_DEFAULT_REGION"],
+        ).client("s3", endpoint_url=self.endpoint).create_bucket(Bucket=bucket)
+        return f"s3://{bucket}/journal"
 
     def refuse_writes(self, count: int) -> None:
         """Answer the next ``count`` conditional writes 412, as if another writer always came
