@@ -154,7 +154,7 @@ def cortecs_job(
     ``base_url``, ``model_name``, ``chat_model`` (LangChain) and ``environment()``. It is
     stopped and deleted after the last test, failed tests included.
 
-    On a local fake of the API (its instances answer every prompt with a canned text) unless
+    On a local fake of the API (its instances echo the prompt back) unless
     ``--cortecs-real-api`` selects cortecs.ai. The ini options ``cortecs_job_model``,
     ``cortecs_job_hardware`` and ``cortecs_job_max_price_per_hour`` choose the instance.
     """
