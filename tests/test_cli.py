@@ -535,7 +535,9 @@ def test_help_documents_exit_codes_and_variables(capsys: pytest.CaptureFixture[s
         "3  credentials missing or refused",
     ):
         assert line in out
-    assert "only `instances`, `stop`, `delete`, `orphans`, `reap` and `cost` need them" in out
+    assert (
+        "only `instances`, `stop`, `delete`, `orphans`, `reap`, `cost` and `run` need them" in out
+    )
     assert "(`models` and `hardware` read the public catalog)" in out
     code, out, _ = run(capsys, "instances", "--help")
     assert code == 0

@@ -37,6 +37,7 @@ if typing.TYPE_CHECKING:
         UnknownModelError,
         WaitTimeoutError,
     )
+    from pulumi_cortecs._job import JobInstance, JobRefused, job_instance
     from pulumi_cortecs.api import (
         Client,
         HardwareType,
@@ -85,6 +86,7 @@ _SUBMODULES: dict[str, str] = {
         "_exceptions",
     ),
     "chat_model": "langchain",
+    **dict.fromkeys(("JobInstance", "JobRefused", "job_instance"), "_job"),
     **dict.fromkeys(
         (
             "HardwareType",
@@ -116,6 +118,8 @@ __all__ = [
     "InstanceStatus",
     "InstanceStoppedError",
     "InvalidRequestError",
+    "JobInstance",
+    "JobRefused",
     "JournalError",
     "MalformedResponseError",
     "ManagedInstance",
@@ -137,6 +141,7 @@ __all__ = [
     "__title__",
     "__version__",
     "chat_model",
+    "job_instance",
 ]
 
 

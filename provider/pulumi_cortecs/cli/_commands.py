@@ -10,9 +10,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pulumi_cortecs._schema import DEFAULT_WAIT_TIMEOUT_SECONDS
-from pulumi_cortecs.cli import _actions, _queries, _spend, _views
+from pulumi_cortecs._job import DEFAULT_AUTO_STOP_AFTER
+from pulumi_cortecs._schema import BILLING_INTERVALS, DEFAULT_WAIT_TIMEOUT_SECONDS
+from pulumi_cortecs.cli import _actions, _queries, _run, _spend, _views
 from pulumi_cortecs.cli._context import Context
+from pulumi_cortecs.cli._errors import EXIT_OK
 from pulumi_cortecs.cli._rows import STATUSES, Row
 from pulumi_cortecs.cli._tables import Layout
 
@@ -47,7 +49,12 @@ class Command(Generic[R]):
     arguments: tuple[Argument, ...] = ()
     confirms: bool = False
     """Asks before acting (``--yes`` skips the question; without a terminal it is needed)."""
+    exit_status: Callable[[Sequence[R]], int] = lambda _: EXIT_OK
+    """The status the CLI exits with once the rows are shown (``run``: its command's)."""
 
+
+COMMAND_WORDS = "job_command"
+"""Where a command that runs another (``run``) finds its words (see ``_parser.parse``)."""
 
 INSTANCE_IDS = argument("instance_ids", nargs="+", metavar="INSTANCE_ID")
 JOURNAL = (
@@ -201,6 +208,58 @@ COMMANDS: tuple[Command[Any], ...] = (
         json_key="costs",
         render=_views.cost_table,
         arguments=JOURNAL,
+    ),
+    Command(
+        name="run",
+        help="an instance for one command: start it, run CMD with it, then stop and delete it",
+        description="Check MODEL and the options like a preview (unknown model, hardware or "
+        "context, a price above --max-price-per-hour: nothing starts), start an instance, wait "
+        "until it answers a chat completion (progress on stderr), then run CMD with "
+        "OPENAI_BASE_URL, OPENAI_API_BASE, OPENAI_API_KEY, OPENAI_MODEL and CORTECS_INSTANCE_ID "
+        "set for it. Afterwards, also on Ctrl-C, SIGTERM, SIGHUP and when CMD fails, stop and "
+        "delete the instance (unless --keep). Exits with CMD's status (124 when "
+        "--auto-stop-after stopped it). Needs CORTECS_API_KEY too.",
+        needs_credentials=True,
+        rows=_run.run_rows,
+        json_key="runs",
+        render=_run.render,
+        exit_status=_run.exit_status,
+        arguments=(
+            argument("model", metavar="MODEL", help="a Hugging Face name or API id"),
+            argument(
+                "--hardware",
+                metavar="HARDWARE_TYPE_ID",
+                help="the hardware type (default: the model's recommended one)",
+            ),
+            argument(
+                "--context",
+                type=int,
+                metavar="N",
+                help="the context length (default: min(32000, the hardware's maximum))",
+            ),
+            argument("--workers", type=int, metavar="N", help="workers, 1 to 8 (default: 1)"),
+            argument(
+                "--billing",
+                choices=BILLING_INTERVALS,
+                help="billing interval (default: per_minute)",
+            ),
+            argument(
+                "--max-price-per-hour",
+                type=float,
+                metavar="P",
+                help="start nothing when the price per hour x workers is above P",
+            ),
+            argument(
+                "--auto-stop-after",
+                type=_run.duration,
+                default=DEFAULT_AUTO_STOP_AFTER,
+                metavar="D",
+                help="stop CMD and the instance after D (90s, 45m, 8h, 2d); the instance's "
+                f"lease runs out then, for `reap` (default: {DEFAULT_AUTO_STOP_AFTER})",
+            ),
+            argument("--keep", action="store_true", help="leave the instance running after CMD"),
+            argument(COMMAND_WORDS, nargs="*", metavar="-- CMD [ARGS...]"),
+        ),
     ),
 )
 

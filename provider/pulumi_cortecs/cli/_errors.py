@@ -16,6 +16,7 @@ from pulumi_cortecs._exceptions import (
     ApiConnectionError,
     ApiError,
     AuthenticationError,
+    CortecsError,
     JournalError,
     MalformedResponseError,
     MissingCredentialsError,
@@ -60,6 +61,16 @@ class Declined(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class Interrupted(Exception):
+    """A signal ended the command (exit 128 + its number, as a shell reports it); the message
+    says what became of what it had started."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.signum = signum
 
 
 class Unfinished(Exception):
@@ -164,7 +175,11 @@ def _declined(exc: Declined, _: Situation) -> CommandFailure:
     return CommandFailure(EXIT_API_ERROR, exc.message)
 
 
-def _said(exc: Unfinished | JournalError, _: Situation) -> CommandFailure:
+def _interrupted(exc: Interrupted, _: Situation) -> CommandFailure:
+    return CommandFailure(128 + exc.signum, exc.message)
+
+
+def _said(exc: Unfinished | CortecsError, _: Situation) -> CommandFailure:
     """The exception's own words are the report (they name what failed, and where)."""
     return CommandFailure(EXIT_API_ERROR, str(exc))
 
@@ -192,6 +207,7 @@ class _Explainer(Generic[E]):
 _EXPLAINERS: tuple[_Explainer[Any], ...] = (
     _Explainer(UsageError, _usage),
     _Explainer(Declined, _declined),
+    _Explainer(Interrupted, _interrupted),
     _Explainer(Unfinished, _said),
     _Explainer(JournalError, _said),
     _Explainer(MissingCredentialsError, _missing_credentials),
@@ -204,6 +220,7 @@ _EXPLAINERS: tuple[_Explainer[Any], ...] = (
     _Explainer(RateLimitError, _rate_limited),
     _Explainer(ServerError, _server_failed),
     _Explainer(ApiError, _api_error),
+    _Explainer(CortecsError, _said),
     _Explainer(ValueError, _unreadable),
     _Explainer(KeyError, _unreadable),
 )

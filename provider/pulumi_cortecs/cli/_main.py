@@ -41,7 +41,7 @@ from pulumi_cortecs.cli._errors import (
     UsageError,
     failure,
 )
-from pulumi_cortecs.cli._parser import UsageExit, api_base_url, build_parser, invoked_as
+from pulumi_cortecs.cli._parser import UsageExit, api_base_url, invoked_as, parse
 from pulumi_cortecs.cli._tables import Layout
 
 __all__ = [
@@ -77,7 +77,7 @@ def main(
     inp = stdin or sys.stdin
     prog = invoked_as(sys.argv[0])
     try:
-        args = build_parser(prog).parse_args(argv)
+        args = parse(argv, prog)
     except UsageExit as exc:
         return exc.status
     command: Command[Any] = _commands.BY_NAME[args.command]
@@ -125,7 +125,7 @@ def main(
     except BrokenPipeError:
         # Piped into `head` or similar, which stopped reading: not an error.
         pass
-    return EXIT_OK
+    return command.exit_status(rows)
 
 
 def _check_confirmation(command: Command[Any], args: argparse.Namespace, stdin: TextIO) -> None:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
 from pulumi_cortecs import __title__, __version__
 from pulumi_cortecs._urls import DEFAULT_API_BASE_URL, without_userinfo
-from pulumi_cortecs.cli._commands import COMMANDS, with_credentials, without_credentials
+from pulumi_cortecs.cli._commands import (
+    COMMAND_WORDS,
+    COMMANDS,
+    with_credentials,
+    without_credentials,
+)
 from pulumi_cortecs.cli._errors import UsageError, join_names
 
 PROG = "python -m pulumi_cortecs"
@@ -67,6 +72,7 @@ exit codes:
      a confirmation without a terminal: pass --yes, a journal directory that
      is missing or not a directory)
   3  credentials missing or refused
+  `run` exits with its command's status once the command has run
 """
 
 
@@ -137,6 +143,21 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                 help="do not ask (needed when stdin is not a terminal, e.g. in scripts)",
             )
     return parser
+
+
+def parse(argv: Sequence[str] | None, prog: str = PROG) -> argparse.Namespace:
+    """The command line (default: ``sys.argv``). A command that runs another (``run MODEL
+    -- CMD ...``) gets every word after the first ``--`` as it is: options there are CMD's,
+    which argparse would otherwise take for its own."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(prog)
+    if "--" in words:
+        split = words.index("--")
+        args = parser.parse_args(words[:split])
+        if hasattr(args, COMMAND_WORDS):
+            setattr(args, COMMAND_WORDS, [*getattr(args, COMMAND_WORDS), *words[split + 1 :]])
+            return args
+    return parser.parse_args(words)
 
 
 def api_base_url(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str | None, str]:

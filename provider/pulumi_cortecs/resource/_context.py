@@ -22,6 +22,7 @@ from pulumi_cortecs._schema import API_BASE_URL, NAMESPACE, PYTHON_NAMING, Namin
 from pulumi_cortecs._store import open_store
 from pulumi_cortecs._urls import missing_api_path
 from pulumi_cortecs.api._client import Client
+from pulumi_cortecs.api._models import Instance
 from pulumi_cortecs.api._polling import ProportionalPollPolicy
 from pulumi_cortecs.resource._catalog import Catalog
 from pulumi_cortecs.resource._inputs import Failure
@@ -52,6 +53,7 @@ class ProviderContext:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         naming: Naming = PYTHON_NAMING,
+        on_progress: Callable[[Instance], None] | None = None,
     ) -> None:
         self.client = client
         self.naming = naming
@@ -62,6 +64,9 @@ class ProviderContext:
         self.leases = leases or Leases(self.journal.store)  # in the journal's store
         self.clock = clock
         self.sleep = sleep
+        self.on_progress = on_progress
+        """Told each status and step a wait sees (after it is logged), e.g. to draw a progress
+        bar; the first call is the instance as it was started."""
         self.probe_http = probe_client()  # one pool for every instance's readiness probe
         self._access_lock = threading.Lock()
         self._access_checked = False

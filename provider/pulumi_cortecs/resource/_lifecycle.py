@@ -275,7 +275,7 @@ class InstanceLifecycle:
         if instance.status == STOPPED:
             instance = client.restart(instance_id)
             report.info(f"restarting {instance_id}")
-        log_progress = _progress_logger(report, context.clock, began)
+        log_progress = _progress_logger(report, context.clock, began, context.on_progress)
         log_progress(instance)  # as started, restarted, adopted or found
         instance = client.wait_until_running(
             instance_id,
@@ -437,11 +437,14 @@ class InstanceLifecycle:
 
 
 def _progress_logger(
-    report: Reporter, clock: Callable[[], float], began: float
+    report: Reporter,
+    clock: Callable[[], float],
+    began: float,
+    on_progress: Callable[[Instance], None] | None = None,
 ) -> Callable[[Instance], None]:
     """Reports each status and step once, however often it is seen: a step of bringing the
     instance up as the resource's status, a status it has reached (running, stopped) as a
-    message."""
+    message; and tells ``on_progress`` each report."""
     last_logged: str | None = None
 
     def log(instance: Instance) -> None:
@@ -456,5 +459,7 @@ def _progress_logger(
             last_logged = step
             message = f"{instance.instance_id}: {step}, {clock() - began:.0f} s"
             (report.status if instance.status == PENDING else report.info)(message)
+        if on_progress is not None:
+            on_progress(instance)
 
     return log

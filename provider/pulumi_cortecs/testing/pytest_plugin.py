@@ -1,5 +1,6 @@
 """pytest fixtures for the fake cortecs.ai API and the provider, shipped as a plugin (the
-``pytest11`` entry point ``cortecs``), as respx ships ``respx_mock``.
+``pytest11`` entry point ``cortecs``), as respx ships ``respx_mock``; and ``cortecs_job``, an
+instance for a user's evaluation suite: on a local fake unless ``--cortecs-real-api``.
 
 Every fixture imports what it needs when it is first used, so a test session that uses none of
 them pays nothing for this plugin.
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from pulumi_cortecs import JobInstance
     from pulumi_cortecs.api import Client
     from pulumi_cortecs.testing import (
         FakeApiProcess,
@@ -25,6 +27,27 @@ if TYPE_CHECKING:
 
 # Init steps of the HTTP fake: long enough to see every step, short enough for a fast suite.
 STEP_SECONDS = 0.05
+REAL_API_OPTION = "--cortecs-real-api"
+JOB_MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct"
+"""``cortecs_job``'s model unless the ini option ``cortecs_job_model`` names another: one that
+both cortecs.ai and the local fake serve."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cortecs", "cortecs.ai instances (pulumi-cortecs-instances)")
+    group.addoption(
+        REAL_API_OPTION,
+        action="store_true",
+        help="cortecs_job starts a real, billed instance on cortecs.ai (credentials from "
+        "CORTECS_CLIENT_ID, CORTECS_CLIENT_SECRET and CORTECS_API_KEY) instead of one on a "
+        "local fake of the API",
+    )
+    parser.addini("cortecs_job_model", "the model cortecs_job starts", default=JOB_MODEL)
+    parser.addini("cortecs_job_hardware", "the hardware type of cortecs_job's instance")
+    parser.addini(
+        "cortecs_job_max_price_per_hour",
+        "cortecs_job refuses to start an instance whose price per hour x workers is above it",
+    )
 
 
 @pytest.fixture
@@ -142,3 +165,49 @@ def cortecs_s3(cortecs_s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> 
 def cortecs_s3_journal(cortecs_s3: S3Server) -> str:
     """A journal URL, ``s3://BUCKET/journal``, in a new, empty bucket of ``cortecs_s3``."""
     return cortecs_s3.new_journal()
+
+
+@pytest.fixture(scope="session")
+def cortecs_job(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[JobInstance]:
+    """One instance for the session's tests (per pytest-xdist worker), ready once it answers:
+    ``base_url``, ``model_name``, ``chat_model`` (LangChain) and ``environment()``. It is
+    stopped and deleted after the last test, failed tests included.
+
+    On a local fake of the API (its instances echo the prompt back) unless
+    ``--cortecs-real-api`` selects cortecs.ai. The ini options ``cortecs_job_model``,
+    ``cortecs_job_hardware`` and ``cortecs_job_max_price_per_hour`` choose the instance.
+    """
+    from pulumi_cortecs import job_instance
+
+    hardware = pytestconfig.getini("cortecs_job_hardware") or None
+    price = pytestconfig.getini("cortecs_job_max_price_per_hour")
+    model = pytestconfig.getini("cortecs_job_model")
+    max_price = float(price) if price else None
+    if pytestconfig.getoption(REAL_API_OPTION):
+        with job_instance(model, hardware_type_id=hardware, max_price_per_hour=max_price) as job:
+            yield job
+        return
+    from pulumi_cortecs import Client
+    from pulumi_cortecs.testing import (
+        DEMO_API_KEY,
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+        FakeBackend,
+        FakeServer,
+    )
+
+    with (
+        FakeServer(FakeBackend(step_seconds=STEP_SECONDS)) as server,
+        Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, server.api_base_url) as client,
+        job_instance(
+            model,
+            hardware_type_id=hardware,
+            max_price_per_hour=max_price,
+            client=client,
+            api_key=DEMO_API_KEY,
+            journal=tmp_path_factory.mktemp("cortecs-journal"),
+        ) as job,
+    ):
+        yield job
