@@ -236,10 +236,10 @@ def test_an_unknown_model_is_refused_naming_the_close_one(
 ) -> None:
     done = run(cortecs_api, tmp_path, LLAMA.replace("Instruct", "Instrct"), "--", "true")
     assert done.returncode == 2
-    assert "MODEL: model 'meta-llama--Meta-Llama-3.1-8B-Instrct' is not in the catalog" in (
+    assert "MODEL: model 'meta-llama/Meta-Llama-3.1-8B-Instrct' is not in the catalog" in (
         done.stderr
     )
-    assert "did you mean meta-llama--Meta-Llama-3.1-8B-Instruct?" in done.stderr
+    assert "did you mean meta-llama/Meta-Llama-3.1-8B-Instruct?" in done.stderr
     assert cortecs_api.instances() == []
 
 
