@@ -47,12 +47,17 @@ def start_instance() -> str:
         return client.start(InstanceArgs(model_id=LLAMA_ID), resolved=RESOLVED).instance_id
 
 
-def orphans(capsys: pytest.CaptureFixture[str], directory: Path, *flags: str) -> str:
+def orphans(
+    capsys: pytest.CaptureFixture[str], directory: Path, *flags: str, read: str | None = None
+) -> str:
+    """stdout of a successful `orphans` of ``directory``; stderr must say it read ``read`` (by
+    default that directory, named by --journal-dir)."""
     now = RECORDED_AT + timedelta(minutes=42)
     code = cli.main(["orphans", "--journal-dir", str(directory), *flags], now=lambda: now)
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert captured.err.startswith(f"read the journal directory {directory} (--journal-dir): ")
+    read = read or f"the journal directory {directory} (--journal-dir)"
+    assert captured.err.startswith(f"read {read}: ")
     return captured.out
 
 
@@ -171,6 +176,7 @@ def test_a_journal_in_s3_is_read_from_its_url_which_wins_over_a_directory(
     else:
         monkeypatch.setenv("CORTECS_JOURNAL_URL", cortecs_s3_journal)
         flags = []
-    [row] = json.loads(orphans(capsys, tmp_path, "--json", *flags))["orphans"]
+    read = f"the journal {cortecs_s3_journal} ({given})"
+    [row] = json.loads(orphans(capsys, tmp_path, "--json", *flags, read=read))["orphans"]
     assert row["instance_id"] == running
     assert row["journal"] == f"{cortecs_s3_journal}/cortecs-instances.dev.json"

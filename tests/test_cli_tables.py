@@ -102,6 +102,8 @@ PENDING_ROW = InstanceRow(
     price_per_hour=0.89,
     currency="EUR",
     estimated_cost_per_hour=0.89,
+    cost_per_hour_running=0.89,
+    cost_since_start=None,
 )
 INSTANCE_HEADERS = ("INSTANCE ID", "MODEL", "HARDWARE", "STATUS", "AGE", "PRICE/HOUR", "BASE URL")
 

@@ -61,10 +61,9 @@ def test_a_dynamic_create_shows_its_messages_under_its_resource(
     assert_shown_under(messages, instance_id, dynamic_urn("chat"))
     stack.destroy()
     destroyed = recorded(cortecs_engine)[len(messages) :]
-    assert [message.text for message in destroyed][::2] == [
-        f"stopping {instance_id}",
-        f"deleted {instance_id}",
-    ]
+    said = [message.text for message in destroyed if not message.ephemeral]
+    assert said[0].startswith(f"{instance_id} cost ") and " EUR since its last start " in said[0]
+    assert said[1::2] == [f"stopping {instance_id}", f"deleted {instance_id}"]
     assert {message.urn for message in destroyed} == {dynamic_urn("chat")}
     assert cortecs_engine.stderr == ""
 

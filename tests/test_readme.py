@@ -152,9 +152,10 @@ def test_pulumi_program_snippets(
 
 @pytest.fixture
 def local_api() -> Iterator[FakeServer]:
-    """The local API, holding a running instance-12345 (the id the README's examples use)."""
+    """The local API, holding a running instance-12345 (the id the README's examples use); the
+    instances a snippet starts run at once (its clock stands still)."""
     clock = ManualClock(start=time.time())
-    backend = FakeBackend(clock=clock)
+    backend = FakeBackend(clock=clock, step_seconds=0.0)
     backend._instance_numbers = itertools.count(12345)  # the id the README uses
     backend.start(model_id=LLAMA_ID)
     clock.advance(3600)
@@ -173,6 +174,8 @@ def test_python_snippets(snippet: Snippet, local_api: FakeServer, tmp_path: Path
             CORTECS_CLIENT_ID=DEMO_CLIENT_ID,
             CORTECS_CLIENT_SECRET=DEMO_CLIENT_SECRET,
             CORTECS_API_KEY=DEMO_API_KEY,
+            # A snippet that starts an instance journals and leases it here, not in the home.
+            CORTECS_JOURNAL_DIR=str(tmp_path / "journal"),
         )
     done = subprocess.run(
         [sys.executable, "-c", snippet.code],
