@@ -122,7 +122,8 @@ def _client(location: str, endpoint: str | None) -> BaseClient:
         from botocore.config import Config
     except ImportError:
         raise JournalError(
-            f"the journal {location} needs boto3: pip install 'pulumi-cortecs-instances[s3]'"
+            f"the journal {location} needs boto3, which the s3 extra brings: "
+            "pip install 'boto3>=1.35.36'"
         ) from None
     config = Config(
         connect_timeout=_CONNECT_SECONDS,
