@@ -158,6 +158,7 @@ def cortecs_s3(cortecs_s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.setenv(variable, value)
     yield cortecs_s3_server
     cortecs_s3_server.denied = False
+    cortecs_s3_server.writes_denied = False
     cortecs_s3_server.refuse_writes(0)
 
 

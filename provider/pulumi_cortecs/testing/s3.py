@@ -3,7 +3,8 @@
 Two things differ from moto's own ``ThreadedMotoServer``: writes are served one at a time, so a
 conditional PUT's check and write are one step as on S3 (moto checks, then writes, and two
 threads can both pass the check); and faults can be injected: conditional writes refused with
-412 (another writer always first), every request refused with 403 (credentials or policy).
+412 (another writer always first), every request or every write refused with 403 (credentials
+or policy).
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class S3Server:
         """How many conditional writes were refused since :meth:`refuse_writes` was last called."""
         self.denied = False
         """Whether every request is answered 403 AccessDenied."""
+        self.writes_denied = False
+        """Whether every write (PUT, POST, DELETE) is answered 403 AccessDenied, reads served:
+        a bucket policy that grants reading only, or one changed while a command runs."""
 
         class QuietHandler(MotoRequestHandler):
             def log_request(self, *args: Any) -> None:
@@ -109,6 +113,8 @@ class S3Server:
             return _error(start_response, "403 Forbidden", _DENIED)
         if environ["REQUEST_METHOD"] not in _WRITES:
             return list(self._moto(environ, start_response))
+        if self.writes_denied:
+            return _error(start_response, "403 Forbidden", _DENIED)
         conditional = "HTTP_IF_MATCH" in environ or "HTTP_IF_NONE_MATCH" in environ
         with self._write_lock:
             if conditional and self._take_refusal():
