@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pulumi_cortecs._exceptions import JournalError
 from pulumi_cortecs._store import Stored, check_key
+from pulumi_cortecs._urls import has_userinfo, without_userinfo
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -39,6 +40,12 @@ def parse_url(url: str) -> tuple[str, str]:
     """``s3://BUCKET/PREFIX`` as its bucket and its prefix (without slashes at either end)."""
     if not url.startswith("s3://"):
         raise ValueError(f"not an s3:// URL: {url!r}")
+    if has_userinfo(url):
+        # Not repeated: what stands before the ``@`` is a credential.
+        raise ValueError(
+            "an s3:// URL names a bucket, not credentials: remove what stands before the @ "
+            "and set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) instead"
+        )
     bucket, _, prefix = url[len("s3://") :].partition("/")
     if not bucket:
         raise ValueError(f"{url!r} names no bucket: use s3://BUCKET/PREFIX")
@@ -157,5 +164,6 @@ def _why(store: S3Store, error: Exception) -> str:
     if name in ("NoCredentialsError", "PartialCredentialsError"):
         return "no AWS credentials were found: set AWS_PROFILE or AWS_ACCESS_KEY_ID"
     if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
-        return f"S3 cannot be reached at {getattr(error, 'kwargs', {}).get('endpoint_url', '?')}"
+        endpoint = getattr(error, "kwargs", {}).get("endpoint_url", "?")
+        return f"S3 cannot be reached at {without_userinfo(endpoint)}"
     return name
