@@ -123,7 +123,7 @@ def test_reap_fails_naming_what_it_could_not_do_after_doing_the_rest(
     code, out, err = run(
         capsys, "reap", "--journal-dir", str(journal), client_factory=instant_client
     )
-    assert (code, out) == (1, "")
+    assert code == 1 and deleted in out  # what it did is still reported
     assert f"error: reap could not act on {failing}: {failing}: could not be stopped" in err
     assert f"{deleted} ({OWNER}) deleted" in err
     assert deleted not in cortecs_mock.instances

@@ -187,7 +187,8 @@ COMMANDS: tuple[Command[Any], ...] = (
         "instances already stopped or gone; leave the others and say why. Does only what a "
         "lease declared, so it asks nothing. Safe to run from several places at once. Each "
         "action, with its owner and what the instance cost, is said on stderr as it is done; "
-        "exit 1 naming the instances it could not act on. " + JOURNAL_SOURCE,
+        "exit 1 naming the instances it could not act on, after reporting the rest on "
+        "stdout as usual. " + JOURNAL_SOURCE,
         needs_credentials=True,
         rows=_spend.reap_rows,
         json_key="reaped",

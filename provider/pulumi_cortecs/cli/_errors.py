@@ -75,11 +75,12 @@ class Interrupted(Exception):
 
 class Unfinished(Exception):
     """A command did what it could, and not all it was asked (exit 1); the message names what
-    is left undone."""
+    is left undone, and ``rows`` what was done, shown (``--json`` included) before the error."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, rows: Sequence[Any] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.rows = rows
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from pulumi_cortecs.cli._errors import (
     EXIT_USAGE,
     CommandFailure,
     Situation,
+    Unfinished,
     UnusableCredentials,
     UsageError,
     failure,
@@ -113,8 +114,23 @@ def main(
         found = failure(exc, situation)
         if found is None:
             raise
+        if isinstance(exc, Unfinished) and exc.rows:
+            # What was done is reported as on success: a cron parsing --json loses none of it.
+            _show(out, command, args, exc.rows, layout)
         _report(err, prog, found)
         return found.exit_code
+    _show(out, command, args, rows, layout)
+    return command.exit_status(rows)
+
+
+def _show(
+    out: TextIO,
+    command: Command[Any],
+    args: argparse.Namespace,
+    rows: Sequence[Any],
+    layout: Layout,
+) -> None:
+    """The rows on stdout: as JSON with ``--json``, else the command's table."""
     if getattr(args, "json", False):
         text = json.dumps({command.json_key: [row.to_json() for row in rows]}, indent=2) + "\n"
     else:
@@ -125,7 +141,6 @@ def main(
     except BrokenPipeError:
         # Piped into `head` or similar, which stopped reading: not an error.
         pass
-    return command.exit_status(rows)
 
 
 def _check_confirmation(command: Command[Any], args: argparse.Namespace, stdin: TextIO) -> None:

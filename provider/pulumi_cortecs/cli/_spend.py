@@ -32,13 +32,15 @@ def reap_rows(ctx: Context, args: argparse.Namespace) -> list[ReapRow]:
         ctx.say(f"{reaped.instance_id} ({reaped.owner}) {reaped.outcome}{cost}{detail}")
 
     done = leases_of(args).reap(ctx.client, dry_run=args.dry_run, on_reaped=say)
+    rows = [ReapRow.of(reaped) for reaped in done]
     failed = [reaped for reaped in done if reaped.failed]
     if failed:
         raise Unfinished(
             f"reap could not act on {', '.join(r.instance_id for r in failed)}: "
-            + "; ".join(f"{r.instance_id}: {r.detail}" for r in failed)
+            + "; ".join(f"{r.instance_id}: {r.detail}" for r in failed),
+            rows,
         )
-    return [ReapRow.of(reaped) for reaped in done]
+    return rows
 
 
 def cost_rows(ctx: Context, args: argparse.Namespace) -> list[CostRow]:
