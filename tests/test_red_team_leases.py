@@ -5,29 +5,19 @@ stop ``reap`` from acting on the other, valid leases (against the in-process fak
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pulumi_cortecs import Client, PriceInfo
 from pulumi_cortecs._leases import FAILED, LEFT_ALONE, STOPPED, Lease, Leases
-from pulumi_cortecs._store import DirectoryStore
 from pulumi_cortecs.testing import FakeBackend, ManualClock
 
-from tests import CREDENTIALS, LLAMA_ID
+from tests import LLAMA_ID
+from tests.test_leases import client, leases
+
+__all__ = ["client", "leases"]  # fixtures shared with test_leases
 
 L4_PRICE = PriceInfo(price_per_hour=0.89, price_per_minute=0.0148, currency="EUR")
-
-
-@pytest.fixture
-def client(cortecs_mock: FakeBackend, cortecs_clock: ManualClock) -> Iterator[Client]:
-    with Client(**CREDENTIALS, clock=cortecs_clock, sleep=cortecs_clock.sleep) as client:
-        yield client
-
-
-@pytest.fixture
-def leases(tmp_path: Path, cortecs_clock: ManualClock) -> Leases:
-    return Leases(DirectoryStore(tmp_path / "journal"), clock=cortecs_clock)
 
 
 def running(backend: FakeBackend, clock: ManualClock) -> str:

@@ -5,15 +5,14 @@ gets its own instance, and each instance's messages are shown under its own reso
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pulumi.runtime.proto import provider_pb2
 from pulumi_cortecs.native import INSTANCE
-from pulumi_cortecs.testing import EngineMessage, FakeApiProcess, provider_env
+from pulumi_cortecs.testing import EngineMessage, FakeApiProcess
 from pulumi_cortecs.testing.engine import (
     PROJECT,
     ProviderProcess,
@@ -24,7 +23,9 @@ from pulumi_cortecs.testing.engine import (
 from pulumi_cortecs.testing.plugin import PluginProcess, struct, unstruct
 
 from tests import LLAMA, MANAGED_INSTANCE_TYPE
-from tests.test_native_provider import PLUGIN, SECRET_CONFIG, config
+from tests.test_native_provider import plugin
+
+__all__ = ["plugin"]  # the fixture, shared with test_native_provider
 
 pytestmark = pytest.mark.engine
 
@@ -87,16 +88,6 @@ def test_dynamic_children_of_one_name_under_two_parents(
     assert_each_has_its_own_under_its_urn(
         lost_first_answer, created, list(cortecs_engine.engine.messages)
     )
-
-
-@pytest.fixture
-def plugin(
-    cortecs_api: FakeApiProcess, cortecs_home: Path, tmp_path: Path
-) -> Iterator[PluginProcess]:
-    process = PluginProcess(PLUGIN, env=provider_env(cortecs_home), cwd=tmp_path)
-    process.configure(config(cortecs_api), secret=SECRET_CONFIG)
-    yield process
-    process.close()
 
 
 def test_native_children_of_one_name_under_two_parents(
