@@ -4,6 +4,7 @@ stop ``reap`` from acting on the other, valid leases (against the in-process fak
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -86,3 +87,24 @@ def test_an_ill_typed_lease_is_reported_and_the_other_leases_are_still_reaped(
     assert outcomes[forged].outcome in (FAILED, LEFT_ALONE)
     assert leases.where(forged) in outcomes[forged].detail
     assert cortecs_mock.get_instance(forged).status(cortecs_clock()) == "running"
+
+
+@pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason="_leases.py acts on the instance the document names"
+)
+def test_a_lease_copied_under_another_instance_s_name_is_left_alone(
+    cortecs_mock: FakeBackend, client: Client, leases: Leases, cortecs_clock: ManualClock
+) -> None:
+    """A stranger copies instance B's lease to A's key with an earlier end: reap must not read
+    it as a licence to stop B before B's own lease runs out."""
+    decoy, target = running(cortecs_mock, cortecs_clock), running(cortecs_mock, cortecs_clock)
+    granted(client, leases, decoy)
+    lease = granted(client, leases, target)
+    leases.grant(dataclasses.replace(lease, expires_at=leases.now() + 3600))
+    copy = dataclasses.replace(lease, expires_at=leases.now() - 1)
+    Path(leases.where(decoy)).write_bytes(copy.to_bytes())
+
+    (reaped,) = leases.reap(client)
+
+    assert reaped.outcome in (FAILED, LEFT_ALONE)
+    assert cortecs_mock.get_instance(target).status(cortecs_clock()) == "running"
