@@ -44,7 +44,7 @@ ASK = textwrap.dedent(
     )
     seen = {name: os.environ.get(name) for name in (
         "OPENAI_BASE_URL", "OPENAI_API_BASE", "OPENAI_API_KEY", "OPENAI_MODEL",
-        "CORTECS_INSTANCE_ID",
+        "CORTECS_INSTANCE_ID", "CORTECS_CLIENT_ID", "CORTECS_CLIENT_SECRET",
     )}
     seen["answer"] = answer.choices[0].message.content
     with open(sys.argv[1], "w") as report:
@@ -115,6 +115,9 @@ def test_cmd_gets_the_instance_in_its_environment_and_its_status_is_run_s(
         "OPENAI_API_KEY": DEMO_API_KEY,
         "OPENAI_MODEL": LLAMA,
         "CORTECS_INSTANCE_ID": instance_id,
+        # The instance, not the account: CMD cannot start billed instances of its own.
+        "CORTECS_CLIENT_ID": DEMO_CLIENT_ID,
+        "CORTECS_CLIENT_SECRET": None,
         "answer": seen["answer"],
     }
     assert seen["answer"]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TextIO
 from pulumi_cortecs import _signals
 from pulumi_cortecs._job import JobRefused, job_instance, run_owner
 from pulumi_cortecs._rules import Duration, duration_seconds
-from pulumi_cortecs._schema import API_KEY
+from pulumi_cortecs._schema import API_KEY, CLIENT_SECRET
 from pulumi_cortecs.cli._context import Context
 from pulumi_cortecs.cli._errors import Interrupted, UsageError
 from pulumi_cortecs.cli._rows import Row
@@ -57,6 +57,19 @@ def duration(text: str) -> str:
         return Duration().parse(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def command_environment(
+    instance: Mapping[str, str], environ: Mapping[str, str] = os.environ
+) -> dict[str, str]:
+    """What CMD runs with: ``run``'s environment and the instance's variables, less the
+    account's client secret. CMD needs the instance (its URL and API key), never the power to
+    start more billed instances, and a job's logs and crash reports are less guarded than a CI
+    secret."""
+    return {
+        **{name: value for name, value in environ.items() if name != CLIENT_SECRET.environment},
+        **instance,
+    }
 
 
 @dataclass(frozen=True)
@@ -155,7 +168,7 @@ class _Command:
         """Its exit status (128 + N when signal N ended it)."""
         name = shlex.join(self._argv)
         try:
-            self._process = subprocess.Popen(self._argv, env={**os.environ, **environment})
+            self._process = subprocess.Popen(self._argv, env=command_environment(environment))
         except FileNotFoundError:
             self._ctx.say(f"{self._argv[0]}: command not found")
             return EXIT_NOT_FOUND
