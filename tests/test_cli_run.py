@@ -15,6 +15,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pulumi_cortecs import Client, Instance
@@ -312,6 +313,66 @@ def test_after_kill_9_reap_deletes_the_instance_once_its_lease_runs_out(
     )
     assert reaped["owner"].startswith("run:cli/")
     assert cortecs_api.instances() == []
+
+
+def reap_elsewhere(api: FakeApiProcess, journal: Path, home: Path) -> list[dict[str, Any]]:
+    """`cortecs-instances reap --json` from another machine (its own HOME) sharing the journal."""
+    home.mkdir()
+    reap = subprocess.run(
+        [sys.executable, "-m", "pulumi_cortecs", "reap", "--journal-dir", str(journal), "--json"],
+        cwd=PROJECT_ROOT,
+        env={**environment(api, home / "journal"), "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert reap.returncode == 0, reap.stderr
+    rows: list[dict[str, Any]] = json.loads(reap.stdout)["reaped"]
+    return rows
+
+
+def test_after_kill_9_during_the_boot_reap_deletes_the_instance_once_its_lease_runs_out(
+    cortecs_api: FakeApiProcess, tmp_path: Path
+) -> None:
+    cortecs_api.configure(step_seconds=0.6)  # a boot of 3 s
+    journal = tmp_path / "journal"
+    leases = Leases(open_store(str(journal)))
+    process = start_run(
+        cortecs_api,
+        journal,
+        LLAMA,
+        "--auto-stop-after",
+        "2s",
+        "--wait-timeout",
+        "6s",
+        *python(WAIT, str(tmp_path / "started")),
+    )
+    wait_for(lambda: len(leases.all()) == 1, timeout=60)
+    process.kill()  # kill -9 while the instance boots: no finally, no teardown
+    process.communicate(timeout=10)
+    (instance,) = cortecs_api.instances()
+    assert instance["status"] == "pending"
+    (lease,) = leases.all()
+    assert (lease.instance_id, lease.action, lease.started_at) == (
+        instance["instance_id"],
+        "delete",
+        None,  # granted before the instance had a start time
+    )
+    # It lasts until a live run would have given up waiting (6 s), not --auto-stop-after (2 s).
+    assert lease.boot_by is not None and lease.expires_at == lease.boot_by
+    assert pending_records(journal) != []  # the write-ahead record stays, for `orphans`
+
+    assert reap_elsewhere(cortecs_api, journal, tmp_path / "early") == []  # not run out yet
+    wait_for(lambda: lease.expired(time.time()), timeout=30)
+    (reaped,) = reap_elsewhere(cortecs_api, journal, tmp_path / "elsewhere")
+    assert (reaped["instance_id"], reaped["action"], reaped["outcome"]) == (
+        instance["instance_id"],
+        "delete",
+        "deleted",
+    )
+    assert cortecs_api.instances() == []
+    assert leases.all() == []
 
 
 class Terminal(io.StringIO):
