@@ -163,9 +163,9 @@ def test_reap_from_another_machine_stops_it_and_the_next_up_restarts_and_renews(
 def test_a_create_killed_during_the_boot_leaves_a_lease_that_reap_acts_on(
     cortecs_api: FakeApiProcess, machine_a: Deployment, journal: SharedJournal, tmp_path: Path
 ) -> None:
-    cortecs_api.configure(step_seconds=0.6)  # a boot of 3 s
+    cortecs_api.configure(step_seconds=1.0)  # a boot of 5 s
     leases = Leases(open_store(journal.location))
-    checked, _ = machine_a.provider.check(declared(auto_stop_after="2s", wait_timeout_seconds=6))
+    checked, _ = machine_a.provider.check(declared(auto_stop_after="2s", wait_timeout_seconds=10))
     failures: list[grpc.RpcError] = []
 
     def create() -> None:
@@ -189,12 +189,12 @@ def test_a_create_killed_during_the_boot_leaves_a_lease_that_reap_acts_on(
         "stop",
         None,
     )
-    # Not before a live `up` would have given up waiting (6 s), though auto_stop_after is 2 s.
+    # Not before a live `up` would have given up waiting (10 s), though auto_stop_after is 2 s.
     assert lease.boot_by is not None and lease.expires_at == lease.boot_by
 
-    assert reap(cortecs_api, journal, tmp_path / "machine-b")[1] == []  # not run out yet
+    # (Before it runs out it is left alone: tests/test_leases.py, on an injected clock.)
     wait_until(lease.expires.isoformat())
-    code, rows, err = reap(cortecs_api, journal, tmp_path / "machine-c")
+    code, rows, err = reap(cortecs_api, journal, tmp_path / "machine-b")
     assert code == 0, err
     assert [(r["instance_id"], r["owner"], r["outcome"]) for r in rows] == [
         (instance["instance_id"], OWNER, "stopped")

@@ -161,6 +161,7 @@ def job_instance(
         PROVIDER_POLL_POLICY,
         ProviderContext,
     )
+    from pulumi_cortecs.resource._inputs import Failure
     from pulumi_cortecs.resource._lifecycle import InstanceLifecycle
     from pulumi_cortecs.resource._settings import ProviderSettings
 
@@ -176,7 +177,7 @@ def job_instance(
     try:
         inputs["wait_timeout_seconds"] = duration_seconds(Duration().parse(wait_timeout))
     except ValueError as error:
-        raise JobRefused([Failure("wait_timeout_seconds", str(error))]) from None
+        raise JobRefused([Failure("wait_timeout", str(error))]) from None
     environment = ProviderSettings.from_config({})  # the CORTECS_* variables
     # As for a provider: a shared journal (CORTECS_JOURNAL_URL), once configured, wins.
     location = _text(journal) or environment.journal_url or environment.journal_dir

@@ -46,8 +46,6 @@ _FLAGS = {
     "num_workers": "--workers",
     "billing_interval": "--billing",
     "max_price_per_hour": "--max-price-per-hour",
-    "auto_stop_after": "--auto-stop-after",
-    "wait_timeout_seconds": "--wait-timeout",
 }
 """The flag that sets each input a preview checks, for messages."""
 

@@ -52,6 +52,7 @@ def granted(
     if (
         not renew
         and current is not None
+        and current.started_at is not None  # a boot lease is renewed once the instance runs
         and not current.expired(now)
         and current.describes(instance) is None
     ):
