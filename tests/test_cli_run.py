@@ -15,11 +15,12 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pulumi_cortecs import Client, Instance
 from pulumi_cortecs._journal import Journal
-from pulumi_cortecs._leases import Leases
+from pulumi_cortecs._leases import Lease, Leases
 from pulumi_cortecs._store import open_store
 from pulumi_cortecs.cli._run import _Progress
 from pulumi_cortecs.testing import (
@@ -182,6 +183,7 @@ def test_a_signal_while_the_instance_boots_deletes_it_before_cmd_ever_runs(
     assert not started.exists()
     assert "stopped and deleted, so nothing is billed" in stderr
     assert cortecs_api.instances() == []
+    assert Leases(open_store(str(tmp_path / "journal"))).all() == []  # its boot lease too
 
 
 def test_a_second_signal_kills_a_cmd_that_ignores_the_first(
@@ -268,6 +270,33 @@ def test_keep_leaves_the_instance_running(cortecs_api: FakeApiProcess, tmp_path:
     assert f"`cortecs-instances delete {row['instance_id']}`" in done.stderr
 
 
+def deleted_by_reap_elsewhere(api: FakeApiProcess, journal: Path, lease: Lease) -> dict[str, Any]:
+    """Once ``lease`` has run out, `cortecs-instances reap --json` from another machine (its own
+    HOME and journal setting, given the shared journal by its flag): its row, which says it
+    deleted the instance."""
+    home = journal.parent / "elsewhere"
+    home.mkdir()
+    wait_for(lambda: lease.expired(time.time()), timeout=30)
+    reap = subprocess.run(
+        [sys.executable, "-m", "pulumi_cortecs", "reap", "--journal-dir", str(journal), "--json"],
+        cwd=PROJECT_ROOT,
+        env={**environment(api, home / "journal"), "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert reap.returncode == 0, reap.stderr
+    (reaped,) = json.loads(reap.stdout)["reaped"]
+    assert (reaped["instance_id"], reaped["action"], reaped["outcome"]) == (
+        lease.instance_id,
+        "delete",
+        "deleted",
+    )
+    assert api.instances() == []
+    return dict(reaped)
+
+
 def test_after_kill_9_reap_deletes_the_instance_once_its_lease_runs_out(
     cortecs_api: FakeApiProcess, tmp_path: Path
 ) -> None:
@@ -296,25 +325,44 @@ def test_after_kill_9_reap_deletes_the_instance_once_its_lease_runs_out(
         assert leases.reap(client) == []  # not run out yet: left running
     assert len(cortecs_api.instances()) == 1
 
-    wait_for(lambda: lease.expired(time.time()), timeout=30)
-    reap = subprocess.run(
-        [sys.executable, "-m", "pulumi_cortecs", "reap", "--journal-dir", str(journal), "--json"],
-        cwd=PROJECT_ROOT,
-        env=environment(cortecs_api, tmp_path / "elsewhere"),  # its own journal setting: the flag
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    reaped = deleted_by_reap_elsewhere(cortecs_api, journal, lease)
+    assert reaped["owner"].startswith("run:cli/")
+
+
+def test_after_kill_9_during_the_boot_reap_deletes_the_instance_once_its_lease_runs_out(
+    cortecs_api: FakeApiProcess, tmp_path: Path
+) -> None:
+    cortecs_api.configure(step_seconds=1.0)  # a boot of 5 s
+    journal = tmp_path / "journal"
+    leases = Leases(open_store(str(journal)))
+    process = start_run(
+        cortecs_api,
+        journal,
+        LLAMA,
+        "--auto-stop-after",
+        "2s",
+        "--wait-timeout",
+        "10s",
+        *python(WAIT, str(tmp_path / "started")),
     )
-    assert reap.returncode == 0, reap.stderr
-    (reaped,) = json.loads(reap.stdout)["reaped"]
-    assert (reaped["instance_id"], reaped["action"], reaped["outcome"]) == (
+    wait_for(lambda: len(leases.all()) == 1, timeout=60)
+    process.kill()  # kill -9 while the instance boots: no finally, no teardown
+    process.communicate(timeout=10)
+    (instance,) = cortecs_api.instances()
+    assert instance["status"] == "pending"
+    (lease,) = leases.all()
+    assert (lease.instance_id, lease.action, lease.started_at) == (
         instance["instance_id"],
         "delete",
-        "deleted",
+        None,  # granted before the instance had a start time
     )
-    assert reaped["owner"].startswith("run:cli/")
-    assert cortecs_api.instances() == []
+    # It lasts until a live run would have given up waiting (10 s), not --auto-stop-after (2 s).
+    assert lease.boot_by is not None and lease.expires_at == lease.boot_by
+    assert pending_records(journal) != []  # the write-ahead record stays, for `orphans`
+
+    # (Before it runs out it is left alone: tests/test_leases.py, on an injected clock.)
+    deleted_by_reap_elsewhere(cortecs_api, journal, lease)
+    assert leases.all() == []
 
 
 class Terminal(io.StringIO):

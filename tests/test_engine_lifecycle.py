@@ -3,10 +3,12 @@ API served over HTTP: preview, up, no-op up, replace, update, out-of-band change
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 from pulumi.runtime.proto import provider_pb2
+from pulumi_cortecs._owner import Owner
 from pulumi_cortecs.testing.engine import (
     UNKNOWN,
     CheckFailed,
@@ -107,6 +109,38 @@ def test_unset_inputs_the_api_defaulted_never_diff(
     diff = cortecs_engine.diff(entry.id, as_if_recommended_elsewhere, checked)
     assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
     stack.destroy()
+
+
+def test_a_state_from_before_urn_owners_shows_no_diff_unless_the_resource_changed(
+    cortecs_engine: ProviderProcess, cortecs_api: FakeApiProcess
+) -> None:
+    stack = Deployment(cortecs_engine)
+    program = {"chat": declare(model_id=LLAMA)}
+    stack.up(program)
+    entry = stack.state["chat"]
+    owner = Owner.parse(entry.outputs["owner"])
+    assert owner.urn is not None
+    checked, _ = cortecs_engine.check(program["chat"])
+
+    def diff_against(old_owner: str) -> Any:
+        return cortecs_engine.diff(entry.id, {**entry.outputs, "owner": old_owner}, checked)
+
+    # The state an earlier release wrote: the same project, stack and resource name.
+    legacy = f"{owner.project}/{owner.stack}/{owner.name}"
+    assert diff_against(legacy).changes == provider_pb2.DiffResponse.DIFF_NONE
+    stack.state["chat"] = dataclasses.replace(entry, outputs={**entry.outputs, "owner": legacy})
+    assert stack.up(program) == {"chat": "same"}
+    # Another resource, in either form, is a change of owner, updated in place as before.
+    for other in (
+        f"{owner.project}/{owner.stack}/other",
+        f"{owner.project}/prod/{owner.name}",
+        owner.urn.replace("::chat", "::other"),
+    ):
+        diff = diff_against(other)
+        assert diff.changes == provider_pb2.DiffResponse.DIFF_SOME, other
+        assert list(diff.replaces) == [], other  # in place, as before
+    stack.destroy()  # with the legacy owner in its state
+    assert live(cortecs_api) == []
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,7 @@ def test_an_error_in_the_block_deletes_the_instance_and_goes_on(
         ({"max_price_per_hour": 0.5}, "max_price_per_hour"),
         ({"context_length": 999_999}, "context_length"),
         ({"auto_stop_after": "soon"}, "auto_stop_after"),
+        ({"wait_timeout": "0s"}, "wait_timeout"),
     ],
 )
 def test_what_a_preview_refuses_starts_nothing(

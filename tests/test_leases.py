@@ -4,6 +4,7 @@ what `reap` does with each lease (against the in-process fake)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,7 +155,8 @@ def test_a_lease_records_what_the_instance_is_and_costs_and_no_secret(
     assert "secret" not in document.lower() and "token" not in document.lower()
     # Ninety seconds after it started, two started minutes of two workers are billed.
     cortecs_clock.advance(89)
-    assert lease.cost_until(leases.now()) == round(0.89 * 2 * 2 / 60, 6)
+    instance = client.get_instance(instance_id)
+    assert lease.cost_until(leases.now(), instance) == round(0.89 * 2 * 2 / 60, 6)
     leases.revoke(instance_id)
     assert leases.get(instance_id) is None and leases.all() == []
 
@@ -251,6 +253,83 @@ def test_a_lease_whose_id_was_reused_or_whose_arguments_differ_is_left_alone(
     assert "started again since" in reaped[reused].detail
     assert "its arguments differ from the lease's (num_workers)" in reaped[forged_on].detail
     assert status(cortecs_mock, reused) == status(cortecs_mock, forged_on) == "running"
+
+
+def boot_lease_on(
+    client: Client, instance_id: str, leases: Leases, boot_seconds: float, seconds: float
+) -> Lease:
+    lease = Lease.booting(
+        client.get_instance(instance_id),
+        owner=OWNER,
+        expires_at=leases.now() + seconds,
+        boot_by=leases.now() + boot_seconds,
+        price=L4_PRICE,
+        action=DELETE,
+    )
+    leases.grant(lease)
+    return lease
+
+
+def booting_instance(backend: FakeBackend) -> str:
+    """An instance just started (pending: the fake boots it in 5 s)."""
+    args = {"model_id": LLAMA_ID, "hardware_type_id": L4, "num_workers": 2}
+    return backend.add_foreign_instance(args, status="pending").instance_id
+
+
+def test_a_boot_lease_ends_its_instance_whether_its_boot_ended_or_not(
+    cortecs_mock: FakeBackend, client: Client, leases: Leases, cortecs_clock: ManualClock
+) -> None:
+    booted, still_booting = booting_instance(cortecs_mock), booting_instance(cortecs_mock)
+    boot_lease_on(client, booted, leases, boot_seconds=60, seconds=60)
+    boot_lease_on(client, still_booting, leases, boot_seconds=1, seconds=1)
+    cortecs_clock.advance(1)
+    (early,) = leases.reap(client)  # the one still booting, its lease run out
+    assert (early.instance_id, early.outcome, early.cost) == (still_booting, DELETED, None)
+    cortecs_clock.advance(59)
+    (reaped,) = leases.reap(client)
+    assert (reaped.instance_id, reaped.outcome) == (booted, DELETED)
+    # What it cost from the start time the API reported (55 s ago): one started minute.
+    assert reaped.cost == round(0.89 * 2 / 60, 6)
+    assert cortecs_mock.instances == {} and leases.all() == []
+
+
+def test_a_boot_lease_is_no_licence_for_a_restart_after_its_boot_or_other_arguments(
+    cortecs_mock: FakeBackend, client: Client, leases: Leases, cortecs_clock: ManualClock
+) -> None:
+    restarted, other_args = booting_instance(cortecs_mock), booting_instance(cortecs_mock)
+    boot_lease_on(client, restarted, leases, boot_seconds=30, seconds=60)
+    forged = boot_lease_on(client, other_args, leases, boot_seconds=30, seconds=60)
+    leases.grant(dataclasses.replace(forged, args={**forged.args, "num_workers": 8}))
+    cortecs_clock.advance(30)
+    # Booted, then stopped and restarted by hand after the boot the lease was granted for.
+    cortecs_mock.stop_instance(restarted)
+    client.restart(restarted)
+    cortecs_clock.advance(30)
+    reaped = {r.instance_id: r for r in leases.reap(client)}
+    assert {r.outcome for r in reaped.values()} == {LEFT_ALONE}
+    assert "after the boot the lease was granted for ended" in reaped[restarted].detail
+    assert "its arguments differ from the lease's (num_workers)" in reaped[other_args].detail
+    assert status(cortecs_mock, restarted) == status(cortecs_mock, other_args) == "running"
+    assert len(leases.all()) == 2
+
+
+def test_a_lease_without_a_start_time_or_a_boot_deadline_is_refused(
+    cortecs_mock: FakeBackend, client: Client, leases: Leases, cortecs_clock: ManualClock
+) -> None:
+    instance_id = booting_instance(cortecs_mock)
+    lease = boot_lease_on(client, instance_id, leases, boot_seconds=1, seconds=1)
+    with pytest.raises(ValueError, match="must say by when the boot ends"):
+        dataclasses.replace(lease, boot_by=None)
+    document = json.loads(lease.to_bytes())
+    document["lease"]["boot_by"] = None
+    key = f"leases/{instance_id}.json"
+    stored = leases.store.get(key)
+    assert stored is not None
+    leases.store.put(key, json.dumps(document).encode(), version=stored.version)
+    cortecs_clock.advance(1)
+    (reaped,) = leases.reap(client)
+    assert reaped.outcome == FAILED and "must say by when the boot ends" in reaped.detail
+    assert status(cortecs_mock, instance_id) == "pending"
 
 
 def test_a_lease_claimed_by_a_live_reaper_is_left_to_it(

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from pulumi_cortecs import Client, ManagedInstance
 from pulumi_cortecs._leases import Lease, Leases
@@ -38,7 +40,7 @@ from pulumi_cortecs.testing import (
 from pulumi_cortecs.testing.engine import PROJECT
 from pulumi_cortecs.testing.plugin import PluginProcess, urn
 
-from tests import LLAMA, LLAMA_ID, MANAGED_INSTANCE_TYPE, PROJECT_ROOT
+from tests import LLAMA, LLAMA_ID, MANAGED_INSTANCE_TYPE, PROJECT_ROOT, wait_for
 
 pytestmark = pytest.mark.engine
 
@@ -156,6 +158,48 @@ def test_reap_from_another_machine_stops_it_and_the_next_up_restarts_and_renews(
     assert machine_a.provider.logged(f"{instance_id} cost 0.01 EUR since its last start")
     assert leases.all() == []
     assert reap(cortecs_api, journal, machine_b) == (0, [], "")
+
+
+def test_a_create_killed_during_the_boot_leaves_a_lease_that_reap_acts_on(
+    cortecs_api: FakeApiProcess, machine_a: Deployment, journal: SharedJournal, tmp_path: Path
+) -> None:
+    cortecs_api.configure(step_seconds=1.0)  # a boot of 5 s
+    leases = Leases(open_store(journal.location))
+    checked, _ = machine_a.provider.check(declared(auto_stop_after="2s", wait_timeout_seconds=10))
+    failures: list[grpc.RpcError] = []
+
+    def create() -> None:
+        try:
+            machine_a.provider.create(checked)
+        except grpc.RpcError as error:
+            failures.append(error)
+
+    creating = threading.Thread(target=create)
+    creating.start()
+    wait_for(lambda: len(leases.all()) == 1, timeout=30)
+    machine_a.provider.kill()  # the `pulumi up` dies with it: no state, no teardown
+    creating.join()
+    assert failures, "the killed create never returned to the engine"
+    (instance,) = cortecs_api.instances()
+    assert instance["status"] == "pending"
+    (lease,) = leases.all()
+    assert (lease.instance_id, lease.owner, lease.action, lease.started_at) == (
+        instance["instance_id"],
+        OWNER,
+        "stop",
+        None,
+    )
+    # Not before a live `up` would have given up waiting (10 s), though auto_stop_after is 2 s.
+    assert lease.boot_by is not None and lease.expires_at == lease.boot_by
+
+    # (Before it runs out it is left alone: tests/test_leases.py, on an injected clock.)
+    wait_until(lease.expires.isoformat())
+    code, rows, err = reap(cortecs_api, journal, tmp_path / "machine-b")
+    assert code == 0, err
+    assert [(r["instance_id"], r["owner"], r["outcome"]) for r in rows] == [
+        (instance["instance_id"], OWNER, "stopped")
+    ]
+    assert status(cortecs_api, instance["instance_id"]) == "stopped"
 
 
 def test_two_reaps_at_once_act_once_each(

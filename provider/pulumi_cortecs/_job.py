@@ -10,9 +10,11 @@ wait and readiness probe, and the same stop and delete, which also clean up afte
 that never became ready.
 
 Every job's instance is leased (:mod:`pulumi_cortecs._leases`) with the action delete, for
-:data:`DEFAULT_AUTO_STOP_AFTER` unless told otherwise: after a ``kill -9`` nothing runs a
-``finally``, and ``cortecs-instances reap`` (a cron, a scheduled workflow), from any machine that
-shares the journal, deletes the instance once the lease runs out, so a job never bills forever.
+:data:`DEFAULT_AUTO_STOP_AFTER` unless told otherwise, from the moment the start's answer names
+it (a boot lease, counted from the start, renewed from the moment it is ready): after a
+``kill -9``, even during the boot, nothing runs a ``finally``, and ``cortecs-instances reap`` (a
+cron, a scheduled workflow), from any machine that shares the journal, deletes the instance once
+the lease runs out, so a job never bills forever.
 This module loads Pulumi's SDK (through the lifecycle) only when a job starts: the CLI's other
 commands never need it.
 """
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from pulumi_cortecs import _signals
 from pulumi_cortecs._exceptions import CortecsError
 from pulumi_cortecs._journal import Journal
-from pulumi_cortecs._leases import DELETE, Lease
+from pulumi_cortecs._leases import DELETE
 from pulumi_cortecs._owner import Owner
 from pulumi_cortecs._rules import Duration, duration_seconds
 from pulumi_cortecs._store import open_store
@@ -52,6 +54,8 @@ if TYPE_CHECKING:
 DEFAULT_AUTO_STOP_AFTER = "2h"
 """How long a job's instance is leased unless told otherwise: long enough for an evaluation
 or a batch, short enough that a job killed with ``kill -9`` (or hung) bills hours, not days."""
+DEFAULT_WAIT_TIMEOUT = "30m"
+"""How long a job waits for its instance to be ready (a resource's ``wait_timeout_seconds``)."""
 
 
 class JobRefused(CortecsError):
@@ -124,6 +128,7 @@ def job_instance(
     billing_interval: str | None = None,
     max_price_per_hour: float | None = None,
     auto_stop_after: str = DEFAULT_AUTO_STOP_AFTER,
+    wait_timeout: str = DEFAULT_WAIT_TIMEOUT,
     keep: bool = False,
     client: Client | None = None,
     api_key: str | None = None,
@@ -135,7 +140,10 @@ def job_instance(
     """Start an instance of ``model_id`` for the block, and stop and delete it after the block,
     also when it raises, on Ctrl-C, SIGTERM and SIGHUP (``keep=True`` leaves it running).
     Its lease runs out ``auto_stop_after`` after it is ready (``"90s"``, ``"45m"``, ``"8h"``,
-    ``"2d"``): then ``cortecs-instances reap`` deletes it, if nothing did before.
+    ``"2d"``): then ``cortecs-instances reap`` deletes it, if nothing did before. While it
+    boots (for at most ``wait_timeout``, then it is deleted), its lease runs out
+    ``auto_stop_after`` after the start, or when the wait gives up if that is later: a job
+    killed during the boot leaves a lease too.
 
     The arguments are a ManagedInstance's inputs and are checked as a preview checks them,
     before anything starts (:class:`JobRefused` names each one that fails, e.g. a price per
@@ -164,11 +172,12 @@ def job_instance(
         "num_workers": num_workers,
         "billing_interval": billing_interval,
         "max_price_per_hour": max_price_per_hour,
+        "auto_stop_after": auto_stop_after,
     }
     try:
-        lease_seconds = duration_seconds(Duration().parse(auto_stop_after))
+        inputs["wait_timeout_seconds"] = duration_seconds(Duration().parse(wait_timeout))
     except ValueError as error:
-        raise JobRefused([Failure("auto_stop_after", str(error))]) from None
+        raise JobRefused([Failure("wait_timeout", str(error))]) from None
     environment = ProviderSettings.from_config({})  # the CORTECS_* variables
     # As for a provider: a shared journal (CORTECS_JOURNAL_URL), once configured, wins.
     location = _text(journal) or environment.journal_url or environment.journal_dir
@@ -186,11 +195,10 @@ def job_instance(
     try:
         with _signals.raising():
             yield from _lifetime(
-                InstanceLifecycle(context),
+                InstanceLifecycle(context, lease_action=DELETE),
                 context,
                 inputs,
                 owner or run_owner("python"),
-                lease_seconds=lease_seconds,
                 keep=keep,
             )
     finally:
@@ -205,10 +213,8 @@ def _lifetime(
     inputs: Mapping[str, Any],
     owner: Owner,
     *,
-    lease_seconds: float,
     keep: bool,
 ) -> Iterator[JobInstance]:
-    from pulumi_cortecs.resource._auto_stop import iso
     from pulumi_cortecs.resource._reporting import EngineLog
 
     # No engine to show messages under a resource: they go to stderr, as a provider's would.
@@ -218,17 +224,17 @@ def _lifetime(
     if checked.failures:
         raise JobRefused(checked.failures)
     props = {**checked.inputs, "owner": str(owner)}
-    # Starts (written ahead under `owner`), waits and probes; an instance that does not come
-    # up, whatever the reason (a signal included), is stopped and deleted before this raises.
-    instance_id, _ = lifecycle.create(props, report=report)
+    # Starts (written ahead under `owner`, leased with the action delete once the start is
+    # answered), waits, probes and renews the lease; an instance that does not come up, whatever
+    # the reason (a signal included), is stopped and deleted before this raises.
+    instance_id, outputs = lifecycle.create(props, report=report)
     try:
         instance = context.client.get_instance(instance_id)
-        lease = _lease(context, instance, owner, lease_seconds)
         # The lease is the record from now on: `reap` deletes the instance after a kill -9,
         # and no `pulumi up` will ever come to adopt a journal record of a job.
         lifecycle.hand_over(instance_id, props)
         report.info(
-            f"{instance_id}: deleted at {iso(lease.expires_at)} at the latest by "
+            f"{instance_id}: deleted at {outputs['stops_at']} at the latest by "
             f"`cortecs-instances reap` (lease in {context.leases.where(instance_id)})"
         )
         assert context.api_key is not None  # the check refuses a job without one
@@ -251,20 +257,6 @@ def _lifetime(
                 lifecycle.delete(
                     instance_id, props, report=report
                 )  # says what it cost, and revokes the lease
-
-
-def _lease(context: ProviderContext, instance: Instance, owner: Owner, seconds: float) -> Lease:
-    """Lease the instance for ``seconds``, with the action delete."""
-    hardware = context.catalog.hardware(instance.instance_args.hardware_type_id or "")
-    lease = Lease.of(
-        instance,
-        owner=str(owner),
-        expires_at=context.leases.now() + seconds,
-        price=hardware.price_info if hardware else None,
-        action=DELETE,
-    )
-    context.leases.grant(lease)
-    return lease
 
 
 def _text(path: str | Path | None) -> str | None:

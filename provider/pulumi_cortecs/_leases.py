@@ -17,6 +17,16 @@ Two promises:
   id the API gave to another instance, is left alone and reported, so a stale or forged lease
   cannot stop what it does not describe.
 
+A lease is granted as soon as the start's answer names the instance, before it has a start
+time: a *boot lease* (:meth:`Lease.booting`), so that a starter killed while the instance boots
+(``kill -9``, a runner gone) still leaves a lease behind, not only a journal record. It
+describes the instance by its id and arguments, and by :attr:`Lease.boot_by`, the latest its
+first boot can end (the starter gives up waiting then): an instance whose start time is later
+was restarted since, or its id is another instance's, and is left alone. Once the instance runs,
+its starter renews the lease with the start time (:meth:`Lease.of`). What a boot lease cannot
+tell apart: an instance stopped and restarted by hand, with the same arguments, before its
+first boot's deadline; whoever restarts an instance through this provider renews its lease.
+
 A lease holds no secret: ids, the owner, arguments, prices and times.
 """
 
@@ -71,8 +81,9 @@ class Lease:
     """Who started it: the resource (its URN) or the job."""
     expires_at: float
     """When it runs out (seconds since the epoch)."""
-    started_at: str
-    """When the instance last became running, as the API said when the lease was granted."""
+    started_at: str | None
+    """When the instance last became running, as the API said when the lease was granted;
+    ``None`` for a boot lease (granted while it boots: see :attr:`boot_by`)."""
     args: dict[str, Any]
     """Its start arguments as the API resolved them (defaults filled in)."""
     price_per_hour: float | None
@@ -82,10 +93,39 @@ class Lease:
     """``stop`` or ``delete``."""
     claimed_by: str | None = None
     claimed_at: float | None = None
+    boot_by: float | None = None
+    """A boot lease's bound (seconds since the epoch): the latest the instance's first boot
+    ends, so a start time after it is a restart's (or another instance's)."""
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
             raise ValueError(f"a lease's action must be one of {', '.join(ACTIONS)}")
+        if self.started_at is None and self.boot_by is None:
+            raise ValueError("a lease without a start time must say by when the boot ends")
+
+    @classmethod
+    def booting(
+        cls,
+        instance: Instance,
+        *,
+        owner: str,
+        expires_at: float,
+        boot_by: float,
+        price: PriceInfo | None,
+        action: str = STOP,
+    ) -> Lease:
+        """A boot lease on an instance just started, whose boot ends by ``boot_by``."""
+        return cls(
+            instance_id=instance.instance_id,
+            owner=owner,
+            expires_at=expires_at,
+            started_at=None,
+            args=resolved_args(instance),
+            price_per_hour=price.price_per_hour if price else None,
+            currency=price.currency if price else None,
+            action=action,
+            boot_by=boot_by,
+        )
 
     @classmethod
     def of(
@@ -136,7 +176,14 @@ class Lease:
             return f"it is {instance.instance_id}, not {self.instance_id}"
         started_at = instance.instance_status.started_at
         now_started = _iso(started_at) if started_at else None
-        if now_started != self.started_at:
+        if self.boot_by is not None and self.started_at is None:
+            if started_at is not None and _aware(started_at).timestamp() > self.boot_by:
+                return (
+                    f"it started at {now_started}, after the boot the lease was granted for "
+                    f"ended ({_iso(datetime.fromtimestamp(self.boot_by, timezone.utc))}): it "
+                    "was started again since, or its id is another instance's now"
+                )
+        elif now_started != self.started_at:
             return (
                 f"it was started again since the lease was granted (started at {now_started}, "
                 f"the lease says {self.started_at}), or its id is another instance's now"
@@ -147,11 +194,13 @@ class Lease:
             return f"its arguments differ from the lease's ({', '.join(changed)})"
         return None
 
-    def cost_until(self, now: float) -> float | None:
-        """What the instance has cost from its start to ``now``, when its price is known."""
-        if self.price_per_hour is None:
+    def cost_until(self, now: float, instance: Instance) -> float | None:
+        """What ``instance`` (the one described) has cost from its start to ``now``, when its
+        price is known; nothing while it has not run."""
+        started_at = instance.instance_status.started_at
+        if self.price_per_hour is None or started_at is None:
             return None
-        seconds = now - datetime.fromisoformat(self.started_at).timestamp()
+        seconds = now - _aware(started_at).timestamp()
         return cost_of(seconds, self.price_per_hour, self.workers, self.billing_interval)
 
     def to_bytes(self) -> bytes:
@@ -291,7 +340,7 @@ class Leases:
                 LEFT_ALONE,
                 f"{differs}; the lease ({self.store.where(key)}) is kept for you to check",
             )
-        cost = lease.cost_until(now)
+        cost = lease.cost_until(now, instance)
         if dry_run:
             return _outcome(lease, WOULD_STOP if lease.action == STOP else WOULD_DELETE, "", cost)
         claimed = replace(lease, claimed_by=reaper, claimed_at=now)
@@ -344,5 +393,8 @@ def _outcome(lease: Lease, outcome: str, detail: str, cost: float | None = None)
 
 
 def _iso(moment: datetime) -> str:
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-    return aware.isoformat()
+    return _aware(moment).isoformat()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

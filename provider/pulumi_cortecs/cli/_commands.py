@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pulumi_cortecs._job import DEFAULT_AUTO_STOP_AFTER
+from pulumi_cortecs._job import DEFAULT_AUTO_STOP_AFTER, DEFAULT_WAIT_TIMEOUT
 from pulumi_cortecs._schema import BILLING_INTERVALS, DEFAULT_WAIT_TIMEOUT_SECONDS
 from pulumi_cortecs.cli import _actions, _queries, _run, _spend, _views
 from pulumi_cortecs.cli._context import Context
@@ -257,6 +257,15 @@ COMMANDS: tuple[Command[Any], ...] = (
                 metavar="D",
                 help="stop CMD and the instance after D (90s, 45m, 8h, 2d); the instance's "
                 f"lease runs out then, for `reap` (default: {DEFAULT_AUTO_STOP_AFTER})",
+            ),
+            argument(
+                "--wait-timeout",
+                type=_run.duration,
+                default=DEFAULT_WAIT_TIMEOUT,
+                metavar="D",
+                help="give up (and delete the instance) when it is not ready after D; until "
+                "then a `run` may still wait for it, so its lease lasts at least as long "
+                f"(default: {DEFAULT_WAIT_TIMEOUT})",
             ),
             argument("--keep", action="store_true", help="leave the instance running after CMD"),
             argument(COMMAND_WORDS, nargs="*", metavar="-- CMD [ARGS...]"),

@@ -51,8 +51,8 @@ _FLAGS = {
 
 
 def duration(text: str) -> str:
-    """``--auto-stop-after``: a duration as ``auto_stop_after`` takes it (``90s``, ``45m``,
-    ``8h``, ``2d``)."""
+    """``--auto-stop-after``, ``--wait-timeout``: a duration as ``auto_stop_after`` takes it
+    (``90s``, ``45m``, ``8h``, ``2d``)."""
     try:
         return Duration().parse(text)
     except ValueError as error:
@@ -109,6 +109,7 @@ def run_rows(ctx: Context, args: argparse.Namespace) -> list[RunRow]:
                 billing_interval=args.billing,
                 max_price_per_hour=args.max_price_per_hour,
                 auto_stop_after=args.auto_stop_after,
+                wait_timeout=args.wait_timeout,
                 keep=args.keep,
                 client=ctx.client,
                 owner=run_owner("cli"),

@@ -5,6 +5,12 @@ Every ``up`` that starts or restarts the instance, or changes ``auto_stop_after`
 lease from that moment; an ``up`` that changes nothing keeps the lease it finds, unless it has
 run out (the instance was, or is about to be, reaped: the ``up`` brings it back and renews it).
 A stopped instance, or one without ``auto_stop_after``, holds no lease.
+
+Every start or restart is leased as soon as the API answers it, while the instance boots (a
+boot lease: :meth:`~pulumi_cortecs._leases.Lease.booting`), so that an ``up`` killed during a
+boot of minutes leaves a lease that ``reap`` acts on. It runs out ``auto_stop_after`` after the
+start, but never before the wait for the boot gives up (``wait_timeout_seconds``): until then a
+live ``up`` may still be waiting, and renews the lease from the moment the instance is ready.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from pulumi_cortecs._leases import Lease
+from pulumi_cortecs._leases import STOP, Lease
 from pulumi_cortecs._rules import duration_seconds
 from pulumi_cortecs._schema import InstanceInputs
 from pulumi_cortecs.api._models import STOPPED, Instance, PriceInfo
@@ -31,6 +37,7 @@ def granted(
     report: Reporter,
     *,
     renew: bool,
+    action: str = STOP,
 ) -> float | None:
     """When the instance's lease runs out (``None``: it holds none), after granting a new one
     when ``renew`` or when the lease it holds no longer covers it."""
@@ -45,6 +52,7 @@ def granted(
     if (
         not renew
         and current is not None
+        and current.started_at is not None  # a boot lease is renewed once the instance runs
         and not current.expired(now)
         and current.describes(instance) is None
     ):
@@ -57,6 +65,7 @@ def granted(
         owner=str(owner_of(inputs.owner)),
         expires_at=now + duration_seconds(inputs.auto_stop_after),
         price=price,
+        action=action,
     )
     leases.grant(lease)
     report.info(
@@ -64,6 +73,33 @@ def granted(
         f"{inputs.auto_stop_after}), leased in {leases.where(instance_id)}"
     )
     return lease.expires_at
+
+
+def booting(
+    context: ProviderContext,
+    instance: Instance,
+    inputs: InstanceInputs,
+    price: PriceInfo | None,
+    boot_seconds: float,
+    *,
+    action: str = STOP,
+) -> None:
+    """Lease an instance just started or restarted, whose boot is waited for at most
+    ``boot_seconds`` from now; an instance without ``auto_stop_after`` holds no lease."""
+    leases = context.leases
+    if inputs.auto_stop_after is None:
+        leases.revoke(instance.instance_id)
+        return
+    now = leases.now()
+    lease = Lease.booting(
+        instance,
+        owner=str(owner_of(inputs.owner)),
+        expires_at=now + max(duration_seconds(inputs.auto_stop_after), boot_seconds),
+        boot_by=now + boot_seconds,
+        price=price,
+        action=action,
+    )
+    leases.grant(lease)
 
 
 def held_until(context: ProviderContext, instance: Instance) -> float | None:

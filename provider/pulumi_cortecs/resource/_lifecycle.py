@@ -25,6 +25,7 @@ from pulumi_cortecs._exceptions import (
     ProvisioningError,
     UncertainStartError,
 )
+from pulumi_cortecs._leases import STOP
 from pulumi_cortecs._owner import Owner
 from pulumi_cortecs._pricing import DEFAULT_INTERVAL, cost_per_hour, cost_since_start
 from pulumi_cortecs._schema import (
@@ -68,9 +69,12 @@ _REPORTED_BY_THE_INSTANCE = ("status", "base_url", "started_at", "stops_at", "ch
 class InstanceLifecycle:
     """Check, diff, create, update, read and delete of ManagedInstance, against the API."""
 
-    def __init__(self, context: ProviderContext) -> None:
+    def __init__(self, context: ProviderContext, *, lease_action: str = STOP) -> None:
+        """``lease_action``: what ``reap`` does once an instance's lease runs out (a job's
+        instance is deleted, a resource's stopped)."""
         self._context = context
         self._ownership = Ownership(context)
+        self._lease_action = lease_action
 
     @classmethod
     def from_config(
@@ -168,7 +172,13 @@ class InstanceLifecycle:
             elif instance.status != STOPPED:
                 instance = self._stop(instance_id, report)
             stops_at = _auto_stop.granted(
-                context, instance, inputs, self._price(instance), report, renew=True
+                context,
+                instance,
+                inputs,
+                self._price(instance),
+                report,
+                renew=True,
+                action=self._lease_action,
             )
         except BaseException as error:
             if keep:
@@ -219,7 +229,13 @@ class InstanceLifecycle:
             raise
         renew = brought_up or inputs.auto_stop_after != olds.get("auto_stop_after")
         stops_at = _auto_stop.granted(
-            context, instance, inputs, self._price(instance), report, renew=renew
+            context,
+            instance,
+            inputs,
+            self._price(instance),
+            report,
+            renew=renew,
+            action=self._lease_action,
         )
         return self._outputs(instance, inputs, stops_at)
 
@@ -275,6 +291,16 @@ class InstanceLifecycle:
         if instance.status == STOPPED:
             instance = client.restart(instance_id)
             report.info(f"restarting {instance_id}")
+        if instance.instance_status.started_at is None:
+            # Leased while it boots: a kill of this process now leaves more than a record.
+            _auto_stop.booting(
+                context,
+                instance,
+                inputs,
+                self._price(instance),
+                max(deadline - context.clock(), 0.0),
+                action=self._lease_action,
+            )
         log_progress = _progress_logger(report, context.clock, began, context.on_progress)
         log_progress(instance)  # as started, restarted, adopted or found
         instance = client.wait_until_running(
@@ -365,6 +391,7 @@ class InstanceLifecycle:
             )
         else:
             if not_deleted is None:
+                self._context.leases.revoke(instance_id)
                 self._ownership.release(owner, instance_id)
                 fate = "It was stopped and deleted, so nothing is billed."
             else:

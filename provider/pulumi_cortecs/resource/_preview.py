@@ -9,6 +9,7 @@ from typing import Any
 
 from pulumi_cortecs._command import command
 from pulumi_cortecs._exceptions import ApiError, UnknownModelError
+from pulumi_cortecs._owner import Owner
 from pulumi_cortecs._pricing import DEFAULT_INTERVAL, cost_of, cost_per_hour
 from pulumi_cortecs._rules import duration_seconds, shown
 from pulumi_cortecs._schema import (
@@ -96,7 +97,12 @@ def _padded(key: ConfigKey, value: str | None, prop: str) -> Failure | None:
 def diff(olds: Mapping[str, Any], news: Mapping[str, Any], now: float) -> Planned:
     """``olds`` are the previous OUTPUTS: the API's resolved values, not what the user wrote.
     ``now``: the wall clock, for a lease that has run out."""
-    changed = [p for p in INPUTS if _differs(olds.get(p.name), news.get(p.name))]
+    changed = [
+        p
+        for p in INPUTS
+        if _differs(olds.get(p.name), news.get(p.name))
+        and not (p.name == "owner" and _same_owner(olds.get(p.name), news.get(p.name)))
+    ]
     replaces = [p.name for p in changed if p.change is Change.REPLACE]
     updates = [p.name for p in changed if p.change is Change.UPDATE]
     # Stopped or started outside Pulumi (seen by a refresh): `running` brings it back.
@@ -243,6 +249,17 @@ def _check_context_length(
 def _larger_hardware_hint(model: ModelPreview, context_length: int) -> str:
     larger = [hw for hw, maximum in model.max_context_lengths.items() if maximum >= context_length]
     return f", or hardware that allows it: {', '.join(larger)}" if larger else ""
+
+
+def _same_owner(old: Any, new: Any) -> bool:
+    """Whether ``old`` names the resource ``new`` does, in the ``project/stack/name`` form of
+    the releases before the owner became the URN: a stack's first preview after the upgrade
+    has nothing to change."""
+    try:
+        recorded, current = Owner.parse(old), Owner.parse(new)
+    except ValueError:
+        return False
+    return recorded.urn is None and current.urn is not None and current.may_claim(recorded)
 
 
 def _differs(old: Any, new: Any) -> bool:
