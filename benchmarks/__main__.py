@@ -82,8 +82,10 @@ throughput). `--quick` runs the readiness timings of about 10 s only, with fewer
    instance became running (read from the backend). Each sample starts one instance waited on
    by ours and one by a client that asks every 5 s, both right after their starts, with the
    sample's steps stretched by a random factor in [0.9, 1.1] so that the 5 s grid lands
-   anywhere relative to the finish; all timings run at once, each on its own fake. Status
-   requests are counted by the fake; their rate is per second waited (at least one). The goals:
+   anywhere relative to the finish; all timings run at once, each on its own fake. Each wait
+   has a client of its own, whose transport counts the status requests it sends while waiting
+   (`GET /instances`, which a client's waits share, and any `GET /instances/{{id}}`): a lone
+   wait's cost; their rate is per second waited (at least one). The goals:
    for every timing, at most 1 s late for a boot of about 10 s and at most a tenth of the boot
    for longer ones; over all timings, at most one status request per second on average.
 2. **Parallel provisioning**: 17 creates (readiness probe on, demo API key) through ONE
@@ -112,9 +114,10 @@ throughput). `--quick` runs the readiness timings of about 10 s only, with fewer
 8. **Waiting at scale**: 1, 16 and 64 creates at once through one provider process, dynamic
    and native, five runs each (a fresh process per run) against a fake booting in 5 x 1 s
    steps, readiness probe on. Status requests (`GET /instances` and `GET /instances/{{id}}`,
-   counted by the fake) per second while they boot (from the last start to the last create's
-   end: the waits'), and per second of the whole N creates (each start's fresh list too); their
-   wall time over one create's alone in the same process; median and worst of the five.
+   counted by the fake) per second while they boot (those the fake lists after the last start,
+   over the time from it to the last create's end: the waits'), and per second of the whole N
+   creates (each start's fresh list too); their wall time over one create's alone in the same
+   process; median and worst of the five.
 9. **Journal in S3**: 17 creates (probe off) through one provider process while every API call
    takes 200 ms, with the journal in an S3 bucket (moto's server over HTTP on this machine)
    against the journal in a directory, same run: one create alone (the first use of S3 imports

@@ -7,8 +7,10 @@ client that asks every 5 s (the upstream client's habit), each wait right after 
 create's is. Each sample's steps are stretched by a random factor in [0.9, 1.1], so the 5 s grid
 lands anywhere relative to the finish. Lag = when the wait returns minus when the fake says the
 instance became running (its launch plus its schedule, read from the backend, one clock for
-both). Requests are status GETs counted by the fake; their rate is per second waited (at least
-one second, for an instance that runs at once).
+both). Each sample's waits have clients of their own, so that the status GETs a wait sends
+(``GET /instances``, which a client's waits share, and ``GET /instances/{id}``) are counted as
+that client sends them while it waits; their rate is per second waited (at least one second, for
+an instance that runs at once).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import httpx
 from pulumi_cortecs import Client
 from pulumi_cortecs.api._models import InstanceArgs
-from pulumi_cortecs.api._polling import Observation
+from pulumi_cortecs.api._polling import Observation, ProportionalPollPolicy
 from pulumi_cortecs.testing.fake import FakeBackend, FakeServer
 
 from ._common import Row
@@ -84,11 +87,26 @@ class Sample:
         return self.requests / max(self.waited, 1.0)
 
 
+class _StatusCounter(httpx.HTTPTransport):
+    """A client's transport that counts the status requests it sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path.rstrip("/")
+        if request.method == "GET" and (path.endswith("/instances") or "/instances/" in path):
+            self.sent += 1
+        return super().handle_request(request)
+
+
 @dataclass
 class _Waited:
     instance_id: str
     sent_at: float
     returned_at: float = 0.0
+    requests: int = 0
 
 
 def _measure(timing: Timing, samples: int, seed: int) -> tuple[list[Sample], list[Sample]]:
@@ -99,36 +117,48 @@ def _measure(timing: Timing, samples: int, seed: int) -> tuple[list[Sample], lis
     starting = threading.Lock()  # a sample's steps are configured, then both its starts sent
     waits: dict[str, list[_Waited]] = {"ours": [], "baseline": []}
     with FakeServer(backend) as server:
-        ours = Client("demo-client-id", "demo-client-secret", server.api_base_url)
-        baseline = Client(
-            "demo-client-id", "demo-client-secret", server.api_base_url, poll_policy=FixedPoll
-        )
 
-        def wait(client: Client, waited: _Waited) -> None:
+        def client(counter: _StatusCounter, kind: str) -> Client:
+            made = Client(
+                "demo-client-id",
+                "demo-client-secret",
+                server.api_base_url,
+                transport=counter,
+                poll_policy=FixedPoll if kind == "baseline" else ProportionalPollPolicy,
+            )
+            made.authenticate()
+            return made
+
+        def wait(client: Client, counter: _StatusCounter, waited: _Waited) -> None:
+            before = counter.sent
             client.wait_until_running(waited.instance_id, timeout=900)
             waited.returned_at = time.time()
+            waited.requests = counter.sent - before
 
         def sample(stretch: float) -> None:
+            # A client per wait: its status requests are that wait's alone.
+            counters = {kind: _StatusCounter() for kind in waits}
+            clients = {kind: client(counters[kind], kind) for kind in waits}
             model = INSTANT_MODEL if timing.instant else MODEL
             with starting:
                 backend.configure(step_seconds=[s * stretch for s in timing.step_seconds])
                 started = {}
-                for kind, client in (("ours", ours), ("baseline", baseline)):
+                for kind, made in clients.items():
                     sent_at = time.time()
-                    instance_id = client.start(InstanceArgs(model_id=model)).instance_id
+                    instance_id = made.start(InstanceArgs(model_id=model)).instance_id
                     started[kind] = _Waited(instance_id, sent_at)
             threads = []
-            for kind, client in (("ours", ours), ("baseline", baseline)):
+            for kind, made in clients.items():
                 waits[kind].append(started[kind])
-                threads.append(threading.Thread(target=wait, args=(client, started[kind])))
+                arguments = (made, counters[kind], started[kind])
+                threads.append(threading.Thread(target=wait, args=arguments))
                 threads[-1].start()
             for thread in threads:
                 thread.join()
+            for made in clients.values():
+                made.close()
 
-        with ours, baseline:
-            ours.authenticate()
-            baseline.authenticate()
-            _run_all([threading.Thread(target=sample, args=(s,)) for s in stretches])
+        _run_all([threading.Thread(target=sample, args=(s,)) for s in stretches])
         return _samples(backend, waits["ours"]), _samples(backend, waits["baseline"])
 
 
@@ -148,7 +178,7 @@ def _samples(backend: FakeBackend, waits: list[_Waited]) -> list[Sample]:
             Sample(
                 lag=waited.returned_at - instance.running_since,
                 allowed_lag=max(1.0, 0.1 * provisioning),
-                requests=backend.calls.count(("GET", f"/api/v1/instances/{waited.instance_id}")),
+                requests=waited.requests,
                 waited=waited.returned_at - waited.sent_at,
             )
         )

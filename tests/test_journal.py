@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from pulumi_cortecs import InstanceArgs, JournalError
-from pulumi_cortecs._journal import HANDED_SECONDS, IN_FLIGHT_SECONDS, STARTED, Journal
+from pulumi_cortecs._journal import HANDED_SECONDS, IN_FLIGHT_SECONDS, STARTED, Entry, Journal
 from pulumi_cortecs._owner import Owner
-from pulumi_cortecs._store import DirectoryStore, Store, open_store
+from pulumi_cortecs._store import DirectoryStore, Store, Stored, open_store
 from pulumi_cortecs.api._starts import StartIntent
 from pulumi_cortecs.testing import ManualClock, S3Server
 
@@ -191,3 +191,28 @@ def test_a_start_sent_from_another_host_is_a_rival_until_it_settles_or_times_out
     assert ledger.in_flight(ours) == 0
     journal.settle(OWNER, theirs.key, state=STARTED, instance_id="instance-1")
     assert ledger.claimed(ours) == {"instance-1"}
+
+
+def test_each_version_of_the_document_is_parsed_once_and_another_writers_is_seen(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sixty-four creates read the document over and over: one parse per version, and never a
+    stale one when another runner wrote since."""
+    mine, theirs = Journal(store), Journal(open_store(store.location))
+    parsed: list[str] = []
+    parse = Journal._parse
+
+    def counted(journal: Journal, key: str, stored: Stored) -> list[Entry]:
+        parsed.append(key)
+        return parse(journal, key, stored)
+
+    monkeypatch.setattr(Journal, "_parse", counted)
+    first, second = intent(1000), intent(2000)
+    mine.begin(OWNER, first)
+    for _ in range(3):
+        assert [entry.key for entry in mine.entries(OWNER)] == [first.key]
+    assert parsed == [], "what it wrote, it knows without parsing"
+    theirs.begin(OWNER, second)
+    for _ in range(3):
+        assert {entry.key for entry in mine.entries(OWNER)} == {first.key, second.key}
+    assert parsed == [DOCUMENT, DOCUMENT], "theirs read the first version, mine the second"
