@@ -48,23 +48,15 @@ def forge(leases: Leases, instance_id: str, **fields: object) -> None:
     path.write_text(json.dumps(document))
 
 
-# Lease.from_bytes checks the document's shape, not its fields' types: reap then fails with a
-# TypeError on the first such lease and acts on none after it. The fix is in _leases.py (the
-# fu-leases branch's): check each field's type when the document is read.
-_UNCHECKED = pytest.mark.xfail(
-    strict=True, raises=(TypeError, AttributeError), reason="fields' types unchecked"
-)
-
-
 @pytest.mark.parametrize(
     "fields",
     [
-        pytest.param({"expires_at": "now"}, marks=_UNCHECKED),
-        pytest.param({"expires_at": None}, marks=_UNCHECKED),
+        {"expires_at": "now"},
+        {"expires_at": None},
         {"started_at": "yesterday"},
-        pytest.param({"args": ["model_id"]}, marks=_UNCHECKED),
-        pytest.param({"claimed_at": "long ago", "claimed_by": "x"}, marks=_UNCHECKED),
-        pytest.param({"price_per_hour": "cheap"}, marks=_UNCHECKED),
+        {"args": ["model_id"]},
+        {"claimed_at": "long ago", "claimed_by": "x"},
+        {"price_per_hour": "cheap"},
     ],
     ids=repr,
 )
@@ -89,9 +81,6 @@ def test_an_ill_typed_lease_is_reported_and_the_other_leases_are_still_reaped(
     assert cortecs_mock.get_instance(forged).status(cortecs_clock()) == "running"
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="_leases.py acts on the instance the document names"
-)
 def test_a_lease_copied_under_another_instance_s_name_is_left_alone(
     cortecs_mock: FakeBackend, client: Client, leases: Leases, cortecs_clock: ManualClock
 ) -> None:

@@ -98,6 +98,12 @@ class Lease:
     ends, so a start time after it is a restart's (or another instance's)."""
 
     def __post_init__(self) -> None:
+        # A lease is read from a store others can write: every field is checked, so that a
+        # malformed one is reported as such and the reaper goes on to the next.
+        for name, kinds in _FIELD_TYPES.items():
+            value = getattr(self, name)
+            if not isinstance(value, kinds) or isinstance(value, bool):
+                raise ValueError(f"a lease's {name} cannot be {value!r}")
         if self.action not in ACTIONS:
             raise ValueError(f"a lease's action must be one of {', '.join(ACTIONS)}")
         if self.started_at is None and self.boot_by is None:
@@ -365,12 +371,33 @@ class Leases:
 
     def _read(self, key: str, data: bytes) -> Lease:
         try:
-            return Lease.from_bytes(data)
+            lease = Lease.from_bytes(data)
+            if _key(lease.instance_id) != key:
+                # A copy of another instance's lease is no licence to end that one early.
+                raise ValueError(f"it is the lease of {lease.instance_id}, not of its key")
+            return lease
         except (ValueError, KeyError, TypeError) as error:
             raise JournalError(
                 f"the lease {self.store.where(key)} cannot be read ({error}); move it aside "
                 "once its instance is dealt with"
             ) from None
+
+
+_NUMBER = (int, float)
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "instance_id": (str,),
+    "owner": (str,),
+    "expires_at": _NUMBER,
+    "started_at": (str, type(None)),
+    "args": (dict,),
+    "price_per_hour": (*_NUMBER, type(None)),
+    "currency": (str, type(None)),
+    "action": (str,),
+    "claimed_by": (str, type(None)),
+    "claimed_at": (*_NUMBER, type(None)),
+    "boot_by": (*_NUMBER, type(None)),
+}
+"""What each of a lease's fields may hold, as JSON gives it back (a number may come as an int)."""
 
 
 def _key(instance_id: str) -> str:
