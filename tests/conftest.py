@@ -22,12 +22,22 @@ def client(cortecs_client: Client) -> Client:
 # The tests that run the package in new Python processes (a CLI command, a script, an install,
 # a docs or package build): seconds each, so the fast loop (scripts/test-fast.sh) leaves them
 # to scripts/test.sh. Named here, in one place, rather than marked in each module.
-_SLOW_MODULES = ("test_docs", "test_packaging", "test_plain_install")
+_SLOW_MODULES = (
+    "test_docs",
+    "test_packaging",
+    "test_plain_install",
+    "test_cli_run",  # `cortecs-instances run` and the commands it runs
+    "test_job",  # job instances booted through a fake over HTTP, a pytest run of its fixture
+)
 _SLOW_TESTS = (
     "test_module_",  # python -m pulumi_cortecs against the fake over HTTP
     "test_readme_cli_example_runs_as_written",
     "test_shell_snippets",
+    "test_python_snippets",
+    "test_pytest_snippets",
     "test_example_as_a_script_reading_stdin",
+    "test_writers_in_several_processes",
+    "test_concurrent_waits_over_http",
 )
 
 
