@@ -171,15 +171,7 @@ class InstanceLifecycle:
                 instance = self._bring_up(instance, inputs, deadline, report)
             elif instance.status != STOPPED:
                 instance = self._stop(instance_id, report)
-            stops_at = _auto_stop.granted(
-                context,
-                instance,
-                inputs,
-                self._price(instance),
-                report,
-                renew=True,
-                action=self._lease_action,
-            )
+            stops_at = self._leased(instance, inputs, report, renew=True)
         except BaseException as error:
             if keep:
                 raise self._kept_after_failure(owner, instance_id, inputs, error) from error
@@ -228,15 +220,7 @@ class InstanceLifecycle:
                 raise self._kept_after_failure(owner, id_, inputs, error) from error
             raise
         renew = brought_up or inputs.auto_stop_after != olds.get("auto_stop_after")
-        stops_at = _auto_stop.granted(
-            context,
-            instance,
-            inputs,
-            self._price(instance),
-            report,
-            renew=renew,
-            action=self._lease_action,
-        )
+        stops_at = self._leased(instance, inputs, report, renew=renew)
         return self._outputs(instance, inputs, stops_at)
 
     def read(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -421,6 +405,20 @@ class InstanceLifecycle:
             "stack: the next `pulumi up` finishes bringing it up, `pulumi destroy` deletes it",
             instance_id=instance_id,
             outputs=outputs,
+        )
+
+    def _leased(
+        self, instance: Instance, inputs: InstanceInputs, report: Reporter, *, renew: bool
+    ) -> float | None:
+        """When the instance's lease runs out, once :func:`_auto_stop.granted` has seen to it."""
+        return _auto_stop.granted(
+            self._context,
+            instance,
+            inputs,
+            self._price(instance),
+            report,
+            renew=renew,
+            action=self._lease_action,
         )
 
     def _price(self, instance: Instance) -> PriceInfo | None:
