@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from pulumi.runtime.proto import provider_pb2
 from pulumi_cortecs.resource._reporting import EngineLog, engine_address
@@ -95,6 +96,25 @@ def test_an_engine_that_cannot_be_reached_leaves_messages_on_stderr() -> None:
     log.reporter("urn:pulumi:dev::p::t::chat").status("step 1/5")
     assert stderr.getvalue() == "warning: the pool stays at 4\ninfo: step 1/5\n"
     assert gone.messages == []
+
+
+def test_an_engine_that_fails_once_is_not_asked_again() -> None:
+    """A hung engine would hold every message up for the timeout: after one failure, stderr."""
+
+    class Hung:
+        calls = 0
+
+        def Log(self, request: object, timeout: float) -> None:
+            Hung.calls += 1
+            raise grpc.RpcError()
+
+    stderr = io.StringIO()
+    log = EngineLog("127.0.0.1:1", stderr=stderr)
+    log._stub = Hung()  # type: ignore[assignment]
+    for step in range(1, 4):
+        log.reporter("urn:pulumi:dev::p::t::chat").status(f"step {step}/5")
+    assert Hung.calls == 1
+    assert stderr.getvalue() == "info: step 1/5\ninfo: step 2/5\ninfo: step 3/5\n"
 
 
 def test_messages_reach_the_engine_at_the_address_on_the_command_line() -> None:

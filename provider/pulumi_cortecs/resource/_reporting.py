@@ -70,7 +70,10 @@ class EngineLog:
             try:
                 self._stub.Log(request, timeout=LOG_TIMEOUT_SECONDS)
             except grpc.RpcError:
-                pass  # the engine is gone or not listening: the message still reaches stderr
+                # The engine is gone or not listening: this message and every later one go to
+                # stderr, rather than each holding its call up for the timeout again (sixty-four
+                # booting instances say a dozen things each).
+                self._stub = None
             else:
                 return
         print(f"{_PREFIXES[severity]}: {message}", file=self._stderr or sys.stderr, flush=True)
