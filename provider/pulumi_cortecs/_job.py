@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pulumi_cortecs import _signals
+from pulumi_cortecs._command import command
 from pulumi_cortecs._exceptions import CortecsError
 from pulumi_cortecs._journal import Journal
 from pulumi_cortecs._leases import DELETE
@@ -235,7 +236,7 @@ def _lifetime(
         lifecycle.hand_over(instance_id, props)
         report.info(
             f"{instance_id}: deleted at {outputs['stops_at']} at the latest by "
-            f"`cortecs-instances reap` (lease in {context.leases.where(instance_id)})"
+            f"{command('reap')} (lease in {context.leases.where(instance_id)})"
         )
         assert context.api_key is not None  # the check refuses a job without one
         yield JobInstance(instance, Secret(context.api_key))
@@ -250,7 +251,7 @@ def _lifetime(
         with _signals.deferred(still_tearing_down):
             if keep:
                 report.info(
-                    f"kept {instance_id} running: `cortecs-instances delete {instance_id}` stops "
+                    f"kept {instance_id} running: {command(f'delete {instance_id}')} stops "
                     "and deletes it, else `reap` once its lease runs out"
                 )
             else:

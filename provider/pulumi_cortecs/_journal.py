@@ -36,6 +36,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pulumi_cortecs._command import command
 from pulumi_cortecs._exceptions import JournalError
 from pulumi_cortecs._owner import Owner
 from pulumi_cortecs._store import Store, Stored
@@ -292,8 +293,9 @@ class Journal:
         except (ValueError, KeyError, TypeError) as error:  # UnicodeDecodeError is a ValueError
             raise JournalError(
                 f"the journal {self.store.where(key)} cannot be read ({error}). It may record "
-                "instances that are billing: list them with `cortecs-instances orphans "
-                f"{orphans_option(self.store.location)}`, then move the document aside"
+                "instances that are billing: list them with "
+                f"{command('orphans ' + orphans_option(self.store.location))}, then move the "
+                "document aside"
             ) from None
 
 
