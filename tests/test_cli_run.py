@@ -186,6 +186,28 @@ def test_a_signal_while_the_instance_boots_deletes_it_before_cmd_ever_runs(
     assert Leases(open_store(str(tmp_path / "journal"))).all() == []  # its boot lease too
 
 
+def test_a_signal_while_the_start_is_answered_waits_for_the_answer_and_deletes_it(
+    cortecs_api: FakeApiProcess, tmp_path: Path
+) -> None:
+    """The instance exists on the server, its answer is on its way: the signal lands once the
+    answer names the instance, so there is something to delete, not a start lost mid-way."""
+    cortecs_api.faults(
+        inject={"kind": "slow", "path": "/instances/start", "method": "POST"}, slow_seconds=3.0
+    )
+    started = tmp_path / "started"
+    process = start_run(cortecs_api, tmp_path / "journal", LLAMA, *python(WAIT, str(started)))
+    wait_for(lambda: cortecs_api.instances() != [], timeout=60)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "SIGTERM: the start is under way" in stderr
+    assert "stopped and deleted, so nothing is billed" in stderr
+    assert not started.exists()
+    assert cortecs_api.instances() == []
+    assert pending_records(tmp_path / "journal") == []
+    assert Leases(open_store(str(tmp_path / "journal"))).all() == []
+
+
 def test_a_second_signal_kills_a_cmd_that_ignores_the_first(
     cortecs_api: FakeApiProcess, tmp_path: Path
 ) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import os
-import signal
 import socket
 import time
 import uuid
@@ -216,6 +215,7 @@ def _lifetime(
     *,
     keep: bool,
 ) -> Iterator[JobInstance]:
+    from pulumi_cortecs.resource._lifecycle import still_tearing_down
     from pulumi_cortecs.resource._reporting import EngineLog
 
     # No engine to show messages under a resource: they go to stderr, as a provider's would.
@@ -241,14 +241,7 @@ def _lifetime(
         assert context.api_key is not None  # the check refuses a job without one
         yield JobInstance(instance, Secret(context.api_key))
     finally:
-
-        def still_tearing_down(signum: int) -> None:
-            report.info(
-                f"{signal.Signals(signum).name}: still stopping and deleting {instance_id}, so "
-                "that it stops billing"
-            )
-
-        with _signals.deferred(still_tearing_down):
+        with _signals.deferred(still_tearing_down(instance_id, report)):
             if keep:
                 report.info(
                     f"kept {instance_id} running: {command(f'delete {instance_id}')} stops "

@@ -14,6 +14,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
 ENDING_SIGNALS: tuple[signal.Signals, ...] = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -77,6 +78,42 @@ def raising() -> contextlib.AbstractContextManager[None]:
     """Inside the block, SIGINT raises :class:`KeyboardInterrupt` and SIGTERM or SIGHUP
     :class:`Terminated`, so that ``finally`` clauses run."""
     return handled(_raise)
+
+
+@contextlib.contextmanager
+def postponed(on_signal: Callable[[int], None]) -> Iterator[Callable[[], None]]:
+    """Inside the block an ending signal waits: ``on_signal(signum)`` is told at once, and the
+    signal reaches the handler in place before the block (raising there, under
+    :func:`raising`) when the block calls the function it was given, or else when it ends.
+
+    For a step that must not be cut in two, such as a start request: interrupted once it is
+    sent, its answer (which names the instance to clean up) would be lost. Where the block
+    calls that function is where the signal lands. Nothing changes outside the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+    arrived: list[int] = []
+
+    def wait(signum: int, _: FrameType | None) -> None:
+        arrived.append(signum)
+        on_signal(signum)
+
+    previous: dict[signal.Signals, Any] = {}
+
+    def deliver() -> None:
+        while previous:
+            signal.signal(*previous.popitem())
+        waiting = list(dict.fromkeys(arrived))  # once each, in the order they came
+        arrived.clear()
+        for signum in waiting:
+            signal.raise_signal(signum)  # its handler runs (and may raise) before this returns
+
+    previous.update((signum, signal.signal(signum, wait)) for signum in ENDING_SIGNALS)
+    try:
+        yield deliver
+    finally:
+        deliver()
 
 
 def deferred(on_signal: Callable[[int], None]) -> contextlib.AbstractContextManager[None]:

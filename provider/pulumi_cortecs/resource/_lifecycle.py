@@ -12,11 +12,13 @@ state (:class:`~pulumi_cortecs.InitializationFailed`) rather than delete it.
 from __future__ import annotations
 
 import dataclasses
+import signal
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from pulumi_cortecs import _signals
 from pulumi_cortecs._command import command
 from pulumi_cortecs._exceptions import (
     ApiError,
@@ -154,28 +156,40 @@ class InstanceLifecycle:
         resolved = resolve_defaults(args, context.catalog.model(args.model_id))
 
         owner = owner_of(inputs.owner)
-        try:
-            instance = self._ownership.obtain(
-                owner, args, resolved, adopt=inputs.adopt_existing, report=report
+
+        def starting(signum: int) -> None:
+            report.info(
+                f"{signal.Signals(signum).name}: the start is under way; what it starts is "
+                "stopped and deleted as soon as its answer names it"
             )
-        except UncertainStartError as error:
-            path = context.journal.where(owner)
-            raise ProvisioningError(
-                f"{error}. The start stays recorded in {path}: {command('orphans')} "
-                "lists it, and once the extra instances are dealt with, the next `pulumi up` "
-                "adopts the one it created"
-            ) from None
-        instance_id = instance.instance_id
-        try:
-            if inputs.running:
-                instance = self._bring_up(instance, inputs, deadline, report)
-            elif instance.status != STOPPED:
-                instance = self._stop(instance_id, report)
-            stops_at = self._leased(instance, inputs, report, renew=True)
-        except BaseException as error:
-            if keep:
-                raise self._kept_after_failure(owner, instance_id, inputs, error) from error
-            raise self._discard_after_failure(owner, instance_id, error, report) from error
+
+        # A signal (a job's Ctrl-C, SIGTERM) that cut the start short would lose the answer
+        # naming the instance: it lands once the instance can be cleaned up.
+        with _signals.postponed(starting) as deliver_signal:
+            try:
+                instance = self._ownership.obtain(
+                    owner, args, resolved, adopt=inputs.adopt_existing, report=report
+                )
+            except UncertainStartError as error:
+                path = context.journal.where(owner)
+                raise ProvisioningError(
+                    f"{error}. The start stays recorded in {path}: {command('orphans')} "
+                    "lists it, and once the extra instances are dealt with, the next `pulumi "
+                    "up` adopts the one it created"
+                ) from None
+            instance_id = instance.instance_id
+            try:
+                deliver_signal()
+                if inputs.running:
+                    instance = self._bring_up(instance, inputs, deadline, report)
+                elif instance.status != STOPPED:
+                    instance = self._stop(instance_id, report)
+                stops_at = self._leased(instance, inputs, report, renew=True)
+            except BaseException as error:
+                if keep:
+                    raise self._kept_after_failure(owner, instance_id, inputs, error) from error
+                with _signals.deferred(still_tearing_down(instance_id, report)):
+                    raise self._discard_after_failure(owner, instance_id, error, report) from error
         return instance_id, self._outputs(instance, inputs, stops_at)
 
     def hand_over(self, id_: str, props: Mapping[str, Any]) -> None:
@@ -488,3 +502,16 @@ def _progress_logger(
             on_progress(instance)
 
     return log
+
+
+def still_tearing_down(instance_id: str, report: Reporter) -> Callable[[int], None]:
+    """What a signal that arrives during a teardown is told: it goes on (see
+    :func:`~pulumi_cortecs._signals.deferred`)."""
+
+    def tell(signum: int) -> None:
+        report.info(
+            f"{signal.Signals(signum).name}: still stopping and deleting {instance_id}, so that "
+            "it stops billing"
+        )
+
+    return tell
