@@ -116,17 +116,18 @@ def test_reap_stops_what_ran_out_says_owner_and_cost_and_finds_nothing_after(
 def test_reap_fails_naming_what_it_could_not_do_after_doing_the_rest(
     cortecs_mock: FakeBackend, journal: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    failing, deleted = running(cortecs_mock), running(cortecs_mock)
-    lease(journal, failing, expires_in=-1)
-    lease(journal, deleted, expires_in=-1, action=DELETE)
-    cortecs_mock.faults.fail_next(500, times=5, path="/instances/stop", method="POST")
+    stopped, failing = running(cortecs_mock), running(cortecs_mock)
+    lease(journal, stopped, expires_in=-1)
+    lease(journal, failing, expires_in=-1, action=DELETE)
+    # Reap acts on both at once: only a path of the one instance fails it alone.
+    cortecs_mock.faults.fail_next(500, times=5, path=f"/instances/{failing}", method="DELETE")
     code, out, err = run(
         capsys, "reap", "--journal-dir", str(journal), client_factory=instant_client
     )
-    assert code == 1 and deleted in out  # what it did is still reported
-    assert f"error: reap could not act on {failing}: {failing}: could not be stopped" in err
-    assert f"{deleted} ({OWNER}) deleted" in err
-    assert deleted not in cortecs_mock.instances
+    assert code == 1 and stopped in out  # what it did is still reported
+    assert f"error: reap could not act on {failing}: {failing}: could not be deleted" in err
+    assert f"{stopped} ({OWNER}) stopped" in err
+    assert cortecs_mock.instances[stopped].stopped_at is not None
 
 
 def test_cost_sums_each_owners_instances(

@@ -393,3 +393,29 @@ def test_an_action_that_fails_is_reported_and_its_lease_kept_for_the_next_run(
     assert reaped.failed and reaped.detail.startswith("could not be stopped: ")
     assert leases.get(instance_id) is not None
     assert [r.outcome for r in leases.reap(client)] == [STOPPED]
+
+
+def test_reap_acts_on_the_leases_side_by_side_and_reports_each_as_it_is_done(
+    cortecs_mock: FakeBackend, client: Client, leases: Leases, cortecs_clock: ManualClock
+) -> None:
+    ids = [running_instance(cortecs_mock, cortecs_clock) for _ in range(4)]
+    for instance_id in ids:
+        lease_on(client, instance_id, leases)
+    cortecs_clock.advance(60)
+    # Each stop goes on only with another under way: one lease at a time would break this.
+    in_pairs = threading.Barrier(2, timeout=10)
+    original = client.stop
+
+    def paired_stop(instance_id: str) -> Instance:
+        in_pairs.wait()
+        return original(instance_id)
+
+    told: list[tuple[str, threading.Thread]] = []
+    client.stop = paired_stop  # type: ignore[method-assign]
+    reaped = leases.reap(
+        client, on_reaped=lambda r: told.append((r.instance_id, threading.current_thread()))
+    )
+    assert [r.instance_id for r in reaped] == sorted(ids)  # in the leases' order
+    assert all(r.outcome == STOPPED for r in reaped)
+    assert sorted(id_ for id_, _ in told) == sorted(ids)
+    assert {thread for _, thread in told} == {threading.current_thread()}

@@ -29,10 +29,11 @@ __all__ = ["cortecs_clock", "credentials", "journal"]  # fixtures shared with te
 def test_a_failed_lease_does_not_hide_what_reap_did_with_the_others(
     cortecs_mock: FakeBackend, journal: Path, capsys: pytest.CaptureFixture[str], as_json: bool
 ) -> None:
-    failing, deleted = running(cortecs_mock), running(cortecs_mock)
-    lease(journal, failing, expires_in=-1)
-    lease(journal, deleted, expires_in=-1, action=DELETE)
-    cortecs_mock.faults.fail_next(500, times=5, path="/instances/stop", method="POST")
+    stopped, failing = running(cortecs_mock), running(cortecs_mock)
+    lease(journal, stopped, expires_in=-1)
+    lease(journal, failing, expires_in=-1, action=DELETE)
+    # Reap acts on both at once: only a path of the one instance fails it alone.
+    cortecs_mock.faults.fail_next(500, times=5, path=f"/instances/{failing}", method="DELETE")
     flags = ["--json"] if as_json else []
     code, out, err = run(
         capsys, "reap", *flags, "--journal-dir", str(journal), client_factory=instant_client
@@ -41,7 +42,7 @@ def test_a_failed_lease_does_not_hide_what_reap_did_with_the_others(
     assert f"error: reap could not act on {failing}" in err
     if as_json:
         rows = {row["instance_id"]: row for row in json.loads(out)["reaped"]}
-        assert (rows[deleted]["outcome"], rows[deleted]["owner"]) == ("deleted", OWNER)
+        assert (rows[stopped]["outcome"], rows[stopped]["owner"]) == ("stopped", OWNER)
         assert rows[failing]["outcome"] == "failed"
     else:
-        assert deleted in out and failing in out
+        assert stopped in out and failing in out
