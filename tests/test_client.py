@@ -412,6 +412,22 @@ def test_an_unknown_event_is_refused() -> None:
         Client(DEMO_CLIENT_ID, SECRET, event_hooks={"request": []})
 
 
+def test_a_short_retry_after_does_not_shorten_the_backoff(
+    api: respx.MockRouter, client: Client, cortecs_clock: ManualClock
+) -> None:
+    """A rate-limited account that says "again in 0.1 s" gets the same patience as a 503: a
+    call does not spend its tries within a second."""
+    limited = httpx.Response(429, headers={"Retry-After": "0.1"}, json={"detail": "Slow down"})
+    api.get("/instances/").mock(
+        side_effect=[limited, limited, limited, httpx.Response(200, json={"instances": []})]
+    )
+    assert client.list_instances() == []
+    backoffs = [0.5, 1.0, 2.0]  # each up to a tenth more (jitter)
+    slept = cortecs_clock.sleeps
+    assert len(slept) == 3
+    assert all(b <= s <= b * 1.1 for b, s in zip(backoffs, slept, strict=True)), slept
+
+
 def test_retry_after_is_capped(api: respx.MockRouter, cortecs_clock: ManualClock) -> None:
     api.get("/models/").mock(
         side_effect=[

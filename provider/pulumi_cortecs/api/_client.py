@@ -102,8 +102,9 @@ class Client:
     * **max_attempts** - *(optional)* Tries per call, at least 1; a call is tried again only
       after a transient failure (429, 5xx, a connection error) and only when repeating it is
       safe. Default 5.
-    * **max_backoff** - *(optional)* The longest wait between two tries, in seconds (a
-      server's ``Retry-After`` is capped at it too). Default 30.
+    * **max_backoff** - *(optional)* The longest wait between two tries, in seconds. The
+      waits double from 0.5 s; a server's ``Retry-After`` replaces them, but a 429's only
+      lengthens them (a rate limit is not eased by trying sooner). Default 30.
     * **sleep** - *(optional)* How the client waits (between tries and polls); default
       :func:`time.sleep`. Tests pass a fake clock's.
     * **clock** - *(optional)* Monotonic seconds, for timeouts and polling; default
