@@ -11,14 +11,17 @@ import httpx
 import pytest
 from pulumi_cortecs import Client
 from pulumi_cortecs._exceptions import (
+    AuthenticationError,
     MalformedResponseError,
     NotFoundError,
+    RateLimitError,
     ReadinessProbeError,
     WaitTimeoutError,
 )
 from pulumi_cortecs.api._auth import Secret
 from pulumi_cortecs.api._models import Instance, InstanceArgs
 from pulumi_cortecs.api._polling import MINIMUM_GAP, Observation, ProportionalPollPolicy
+from pulumi_cortecs.api._waits import OUTAGE_WINDOW
 from pulumi_cortecs.native._provider import NATIVE_NAMING
 from pulumi_cortecs.resource._readiness import FRESH_ENDPOINT_WINDOW, wait_until_answering
 from pulumi_cortecs.testing import (
@@ -114,6 +117,38 @@ def test_unreadable_answers_that_persist_end_the_wait_with_the_last_one(
     with pytest.raises(MalformedResponseError, match="cannot read"):
         client.wait_until_running(instance_id)
     assert 30.0 <= cortecs_clock() <= 32.0
+
+
+def test_an_outage_that_outlasts_a_calls_retries_does_not_end_the_wait(
+    cortecs_mock: FakeBackend, cortecs_clock: ManualClock, client: Client
+) -> None:
+    """Waits share one list: were its failure the end of them, every boot of the stack would
+    be stopped and deleted for a blip of the API."""
+    instance_id = start(client)
+    cortecs_clock.advance(2.0)
+    cortecs_mock.faults.fail_next(503, times=12, **LIST)  # more than two lists' five tries
+    assert client.wait_until_running(instance_id).status == "running"
+    assert cortecs_mock.faults.counts() == {"503": 12}
+
+
+def test_an_outage_that_persists_ends_the_wait_with_its_last_failure(
+    cortecs_mock: FakeBackend, cortecs_clock: ManualClock, client: Client
+) -> None:
+    instance_id = start(client)
+    cortecs_mock.faults.fail_next(429, times=100_000, **LIST)
+    with pytest.raises(RateLimitError, match="HTTP 429"):
+        client.wait_until_running(instance_id)
+    assert OUTAGE_WINDOW <= cortecs_clock() <= OUTAGE_WINDOW + 60
+
+
+def test_a_refusal_of_a_status_request_ends_the_wait_at_once(
+    cortecs_mock: FakeBackend, cortecs_clock: ManualClock, client: Client
+) -> None:
+    instance_id = start(client)
+    cortecs_mock.faults.fail_next(403, times=100, **LIST)
+    with pytest.raises(AuthenticationError):
+        client.wait_until_running(instance_id)
+    assert cortecs_clock() <= 1.0
 
 
 def test_find_instance_tells_a_lagging_404_from_a_deleted_instance(

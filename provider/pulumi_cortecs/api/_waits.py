@@ -11,6 +11,11 @@ Waits learn their instance's status from the instance list their client's
 :class:`~._poller.StatusPoller` shares among them; only an instance the list does not show (the
 API may list it late, or it is gone) is asked about alone, under the rules above.
 
+A status request that fails even after its own retries (a rate limit or 5xx that outlasted
+them, the API unreachable) is an outage, not an answer: the wait asks again at its next poll,
+for up to :data:`OUTAGE_WINDOW`. Since waits share one list, ending them on its failure would
+end every boot of a 64-instance ``up`` at once, each instance stopped and deleted, for a blip.
+
 A client that started or restarted an instance itself knows when that run began; it keeps
 that knowledge (:class:`Launches`) so that a wait need not learn it.
 """
@@ -23,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pulumi_cortecs._exceptions import (
+    ApiConnectionError,
     ApiError,
     InstanceStoppedError,
     MalformedResponseError,
@@ -32,6 +38,7 @@ from pulumi_cortecs._exceptions import (
 from pulumi_cortecs.api._models import PENDING, RUNNING, STOPPED, Instance, ReadList
 from pulumi_cortecs.api._poller import Listing, StatusPoller, acceptable_after
 from pulumi_cortecs.api._polling import UNCONFIRMED, Observation, PollPolicy
+from pulumi_cortecs.api._retry import is_transient
 
 logger = logging.getLogger("pulumi_cortecs.api")
 
@@ -46,6 +53,9 @@ GONE_WINDOW = 1.5
 # Unreadable answers are ridden out about as long as a provider call rides out 5xx answers (7
 # attempts, backoff from 0.5 s doubling): past that it is not a glitch but another server.
 UNREADABLE_WINDOW = 30.0
+# Status requests failing after their retries are ridden out this long (each poll is a request
+# with its own ~30 s of tries): an API outage of minutes ends no boot, a dead API still does.
+OUTAGE_WINDOW = 300.0
 
 ANY_STATUS = None
 """A wait ``target`` that any confirmed status reaches (see :func:`wait_for`)."""
@@ -101,13 +111,19 @@ class _StatusReader:
             found = listing.find(self._instance_id)
         except (MalformedResponseError, NotFoundError):
             found = None  # a glitch of the list: the instance's own answer may be read
+        except ApiError as error:
+            if not _outage(error):
+                raise
+            return listing.sent, self._unconfirmed(error, listing.sent)
         if found is not None:
             self._forget_glitches()
             return listing.sent, found
         sent = self._clock()
         try:
             instance = self._get_instance(self._instance_id)
-        except (MalformedResponseError, NotFoundError) as error:
+        except ApiError as error:
+            if not isinstance(error, MalformedResponseError | NotFoundError) and not _outage(error):
+                raise
             return sent, self._unconfirmed(error, sent)
         self._forget_glitches()
         return sent, instance
@@ -127,7 +143,8 @@ class _StatusReader:
         self._last_error = error
         if not isinstance(error, NotFoundError):
             self._not_found_at.clear()  # the 404s, if any, were not consistent
-            if sent - self._unconfirmed_since >= UNREADABLE_WINDOW:
+            window = OUTAGE_WINDOW if _outage(error) else UNREADABLE_WINDOW
+            if sent - self._unconfirmed_since >= window:
                 raise error
         else:
             self._not_found_at.append(sent)
@@ -162,6 +179,12 @@ class _StatusReader:
         )
 
 
+def _outage(error: ApiError) -> bool:
+    """Whether a status request failed for want of an answer (its retries ran out on 429s,
+    5xx or a broken connection), not because of what the API answered."""
+    return isinstance(error, ApiConnectionError) or is_transient(error)
+
+
 def _names(item: Any, instance_id: str) -> bool:
     return isinstance(item, dict) and item.get("instance_id") == instance_id
 
@@ -183,9 +206,10 @@ def wait_for(
     """Poll until the instance has status ``target`` (any status for :data:`ANY_STATUS`); fail
     fast if it is stopped while ``target`` is running.
 
-    Raises :class:`NotFoundError` only once the instance is confirmed gone, and the last
-    unreadable answer once they have persisted for :data:`UNREADABLE_WINDOW`. Other errors of
-    a status request end the wait: each request has its own retries.
+    Raises :class:`NotFoundError` only once the instance is confirmed gone, the last
+    unreadable answer once they have persisted for :data:`UNREADABLE_WINDOW`, and the last
+    failure of an outage once it has lasted :data:`OUTAGE_WINDOW`. Other errors of a status
+    request (credentials refused, say) end the wait at once.
     """
     began = clock()
     deadline = began + timeout
