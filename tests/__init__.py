@@ -1,5 +1,6 @@
 """The test suite, and the constants and helpers its modules share."""
 
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,3 +36,10 @@ def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting for the condition"
         time.sleep(0.02)
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on (for an endpoint that cannot be reached)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, FakeApiPr
 from pulumi_cortecs.testing.fake import FakeBackend, ManualClock
 from pulumi_cortecs.testing.processes import CREDENTIAL_VARIABLES, without_credentials
 
-from tests import LLAMA, LLAMA_ID, PROJECT_ROOT
+from tests import LLAMA, LLAMA_ID, PROJECT_ROOT, unused_port
 
 QWEN = "Qwen/Qwen2.5-72B-Instruct"
 STEP = 10.0  # seconds of the manual clock per init step; five steps to running
@@ -530,9 +529,7 @@ def test_readme_cli_example_runs_as_written(tmp_path: Path) -> None:
     block = section[section.index("```bash\n") + len("```bash\n") :]
     block = block[: block.index("```")]
     assert "--port 8712 --step-seconds 5 &" in block
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = unused_port()
     script = block.replace("8712", str(port)).replace("--step-seconds 5", "--step-seconds 0.05")
     # Whatever happens, the fake the script starts does not outlive it.
     (tmp_path / "example.sh").write_text(

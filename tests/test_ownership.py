@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -42,7 +41,7 @@ from pulumi_cortecs.testing.engine import PROJECT, declare
 from pulumi_cortecs.testing.fake import DEFAULT_RANDOM_KINDS
 from pulumi_cortecs.testing.s3 import S3Server
 
-from tests import LLAMA, MANAGED_INSTANCE_TYPE, wait_for
+from tests import LLAMA, MANAGED_INSTANCE_TYPE, unused_port, wait_for
 from tests.reliability import run_fault_lifecycles
 
 pytestmark = pytest.mark.engine
@@ -543,9 +542,7 @@ def test_a_journal_in_s3_that_cannot_be_written_starts_nothing_and_names_its_url
     fault: str,
 ) -> None:
     if fault == "unreachable":
-        with socket.socket() as unused:
-            unused.bind(("127.0.0.1", 0))
-            port = unused.getsockname()[1]
+        port = unused_port()
         monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
     else:
         cortecs_s3.denied = True

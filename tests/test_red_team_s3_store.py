@@ -4,11 +4,11 @@ behind a proxy is sometimes given as ``http://user:password@host``, and a journa
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from pulumi_cortecs._exceptions import JournalError
 from pulumi_cortecs._store import open_store
+
+from tests import unused_port
 
 PASSWORD = "canary-endpoint-password-3c1e"
 
@@ -16,9 +16,7 @@ PASSWORD = "canary-endpoint-password-3c1e"
 def test_an_unreachable_endpoint_with_a_password_is_named_without_it(
     cortecs_s3_journal: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
+    port = unused_port()
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://minio:{PASSWORD}@127.0.0.1:{port}")
     with pytest.raises(JournalError, match=rf"cannot be reached at http://127\.0\.0\.1:{port}/"):
         open_store(cortecs_s3_journal).get("a.json")

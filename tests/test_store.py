@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import socket
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,8 @@ from pulumi_cortecs._exceptions import JournalError
 from pulumi_cortecs._s3 import S3Store
 from pulumi_cortecs._store import DirectoryStore, open_store
 from pulumi_cortecs.testing import S3Server
+
+from tests import unused_port
 
 
 @pytest.fixture(params=["directory", "s3"])
@@ -92,9 +93,7 @@ def test_a_missing_bucket_is_an_error_naming_the_url(cortecs_s3_journal: str) ->
 def test_an_unreachable_endpoint_is_an_error_naming_the_url(
     cortecs_s3_journal: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
+    port = unused_port()
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
     with pytest.raises(
         JournalError,
