@@ -14,7 +14,6 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import Any
 
 ENDING_SIGNALS: tuple[signal.Signals, ...] = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -90,30 +89,26 @@ def postponed(on_signal: Callable[[int], None]) -> Iterator[Callable[[], None]]:
     sent, its answer (which names the instance to clean up) would be lost. Where the block
     calls that function is where the signal lands. Nothing changes outside the main thread.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: None
-        return
     arrived: list[int] = []
 
     def wait(signum: int, _: FrameType | None) -> None:
         arrived.append(signum)
         on_signal(signum)
 
-    previous: dict[signal.Signals, Any] = {}
+    with contextlib.ExitStack() as held:
+        held.enter_context(handled(wait))
 
-    def deliver() -> None:
-        while previous:
-            signal.signal(*previous.popitem())
-        waiting = list(dict.fromkeys(arrived))  # once each, in the order they came
-        arrived.clear()
-        for signum in waiting:
-            signal.raise_signal(signum)  # its handler runs (and may raise) before this returns
+        def deliver() -> None:
+            held.close()  # the handlers from before the block are back
+            waiting = list(dict.fromkeys(arrived))  # once each, in the order they came
+            arrived.clear()
+            for signum in waiting:
+                signal.raise_signal(signum)  # its handler runs (and may raise) before this returns
 
-    previous.update((signum, signal.signal(signum, wait)) for signum in ENDING_SIGNALS)
-    try:
-        yield deliver
-    finally:
-        deliver()
+        try:
+            yield deliver
+        finally:
+            deliver()
 
 
 def deferred(on_signal: Callable[[int], None]) -> contextlib.AbstractContextManager[None]:
