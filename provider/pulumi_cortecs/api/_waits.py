@@ -106,14 +106,12 @@ class _StatusReader:
         """When the answer was asked for, and the instance as it confirms it or ``None``. Where
         the list cannot answer (it does not show the instance, or glitched), the instance is
         asked about alone. Raises once the instance is confirmed gone, once unreadable answers
-        have persisted, or with the list's other errors."""
+        or an outage have persisted, or with an error that is neither (a refusal)."""
         try:
             found = listing.find(self._instance_id)
         except (MalformedResponseError, NotFoundError):
             found = None  # a glitch of the list: the instance's own answer may be read
-        except ApiError as error:
-            if not _outage(error):
-                raise
+        except ApiError as error:  # no list: asking about the instance alone would fail too
             return listing.sent, self._unconfirmed(error, listing.sent)
         if found is not None:
             self._forget_glitches()
@@ -122,8 +120,6 @@ class _StatusReader:
         try:
             instance = self._get_instance(self._instance_id)
         except ApiError as error:
-            if not isinstance(error, MalformedResponseError | NotFoundError) and not _outage(error):
-                raise
             return sent, self._unconfirmed(error, sent)
         self._forget_glitches()
         return sent, instance
@@ -138,6 +134,8 @@ class _StatusReader:
         self._last_error: ApiError | None = None
 
     def _unconfirmed(self, error: ApiError, sent: float) -> Instance | None:
+        if not isinstance(error, MalformedResponseError | NotFoundError) and not _outage(error):
+            raise error  # a refusal, neither a glitch nor an outage: asking again cannot help
         if self._unconfirmed_since is None:
             self._unconfirmed_since = sent
         self._last_error = error
