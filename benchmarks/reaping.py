@@ -1,6 +1,6 @@
 """Reaping at scale: 1, 16 and 64 expired leases while every API call takes 200 ms, reaped as
 ``cortecs-instances reap`` does (side by side) against one lease at a time (the baseline: what
-reap did before, ``REAP_CONCURRENCY`` 1), same fake, same run. Seconds for the whole reap, and
+reap did before, ``at_once=1``), same fake, same run. Seconds for the whole reap, and
 how many status requests (``GET /instances`` and ``GET /instances/{id}``, counted by the fake)
 it sent. The fake stops an instance at once, so this is the cost of the requests themselves:
 a real stop's wait adds the same to each lease, one after another in the baseline.
@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from pulumi_cortecs import Client, _leases
-from pulumi_cortecs._leases import DELETE, Lease, Leases
+from pulumi_cortecs import Client
+from pulumi_cortecs._leases import DELETE, REAP_CONCURRENCY, Lease, Leases
 from pulumi_cortecs._store import DirectoryStore
 from pulumi_cortecs.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pulumi_cortecs.testing.processes import FakeApiProcess, start_fake_api
@@ -25,7 +25,7 @@ from .waiting import SIZES, _status_requests
 ARGS = {"model_id": "meta-llama--Meta-Llama-3.1-8B-Instruct", "hardware_type_id": "NVIDIA_L4_1"}
 
 
-def _reap(fake: FakeApiProcess, size: int, concurrency: int) -> tuple[float, int]:
+def _reap(fake: FakeApiProcess, size: int, at_once: int) -> tuple[float, int]:
     """Seconds to reap ``size`` expired delete leases, and the status requests sent."""
     fake.reset()
     ids = [fake.add_foreign_instance(ARGS) for _ in range(size)]
@@ -41,13 +41,9 @@ def _reap(fake: FakeApiProcess, size: int, concurrency: int) -> tuple[float, int
             leases.grant(lease)
         fake.faults(latency=API_LATENCY)
         calls_before = len(fake.state()["calls"])
-        default, _leases.REAP_CONCURRENCY = _leases.REAP_CONCURRENCY, concurrency
-        try:
-            began = time.monotonic()
-            reaped = leases.reap(client)
-            seconds = time.monotonic() - began
-        finally:
-            _leases.REAP_CONCURRENCY = default
+        began = time.monotonic()
+        reaped = leases.reap(client, at_once=at_once)
+        seconds = time.monotonic() - began
         fake.faults(clear={})
     assert sorted(r.instance_id for r in reaped if r.outcome == "deleted") == sorted(ids), reaped
     calls = fake.state()["calls"][calls_before:]
@@ -58,7 +54,7 @@ def run() -> list[Row]:
     rows: list[Row] = []
     with start_fake_api("--step-seconds", "0.05") as fake:
         for size in SIZES:
-            ours = _reap(fake, size, _leases.REAP_CONCURRENCY)
+            ours = _reap(fake, size, REAP_CONCURRENCY)
             one_at_a_time = _reap(fake, size, 1)
             name = f"10. reap {size} expired leases, API latency 200 ms"
             rows += [

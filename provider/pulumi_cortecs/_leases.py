@@ -61,8 +61,8 @@ CLAIM_SECONDS = 900.0
 """A reaper's claim older than this is a dead reaper's: another may take the lease over."""
 STOP_TIMEOUT_SECONDS = 600.0
 REAP_CONCURRENCY = 16
-"""Leases a reaper acts on at once: their waits share one instance list a second, so this bounds
-the stops (and deletes) in flight, not the status requests."""
+"""Leases a reaper acts on at once by default: their waits share one instance list a second, so
+this bounds the stops (and deletes) in flight, not the status requests."""
 _GRANT_ATTEMPTS = 20
 
 # What ``reap`` did about one lease.
@@ -125,17 +125,7 @@ class Lease:
         action: str = STOP,
     ) -> Lease:
         """A boot lease on an instance just started, whose boot ends by ``boot_by``."""
-        return cls(
-            instance_id=instance.instance_id,
-            owner=owner,
-            expires_at=expires_at,
-            started_at=None,
-            args=resolved_args(instance),
-            price_per_hour=price.price_per_hour if price else None,
-            currency=price.currency if price else None,
-            action=action,
-            boot_by=boot_by,
-        )
+        return cls._on(instance, owner, expires_at, price, action, started_at=None, boot_by=boot_by)
 
     @classmethod
     def of(
@@ -151,15 +141,31 @@ class Lease:
         started_at = instance.instance_status.started_at
         if started_at is None:
             raise ValueError(f"{instance.instance_id} has no start time: it is not running")
+        return cls._on(instance, owner, expires_at, price, action, started_at=_iso(started_at))
+
+    @classmethod
+    def _on(
+        cls,
+        instance: Instance,
+        owner: str,
+        expires_at: float,
+        price: PriceInfo | None,
+        action: str,
+        *,
+        started_at: str | None,
+        boot_by: float | None = None,
+    ) -> Lease:
+        """What every lease says of its instance as the API shows it now."""
         return cls(
             instance_id=instance.instance_id,
             owner=owner,
             expires_at=expires_at,
-            started_at=_iso(started_at),
+            started_at=started_at,
             args=resolved_args(instance),
             price_per_hour=price.price_per_hour if price else None,
             currency=price.currency if price else None,
             action=action,
+            boot_by=boot_by,
         )
 
     @property
@@ -304,19 +310,21 @@ class Leases:
         *,
         dry_run: bool = False,
         on_reaped: Callable[[Reaped], None] | None = None,
+        at_once: int = REAP_CONCURRENCY,
     ) -> list[Reaped]:
         """Act on every lease that has run out: stop (or delete) its instance if it is still
         the one the lease describes, and remove the lease; remove the leases of instances
         already stopped or gone; leave the rest and say why. ``dry_run``: only say. The outcomes
         come back in the order of their leases' keys; each is also passed to ``on_reaped``, on
-        the calling thread, as soon as it is done."""
+        the calling thread, as soon as it is done. ``at_once``: how many leases are acted on
+        at the same time."""
         reaper = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         keys = self.store.keys(PREFIX)
         if not keys:
             return []
         # Side by side: each lease's stop is sent at once, and their waits share the client's
         # instance list, so sixty-four expired leases take about as long as one.
-        with ThreadPoolExecutor(min(len(keys), REAP_CONCURRENCY), "reap") as pool:
+        with ThreadPoolExecutor(min(len(keys), at_once), "reap") as pool:
             futures = {
                 pool.submit(self._reap_one, client, key, reaper, dry_run=dry_run): key
                 for key in keys
