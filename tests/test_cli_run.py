@@ -170,16 +170,23 @@ def test_a_signal_reaches_cmd_and_the_instance_is_deleted(
     assert pending_records(tmp_path / "journal") == []
 
 
+def terminated_once_the_server_has_it(api: FakeApiProcess, tmp_path: Path) -> tuple[str, Path]:
+    """``run`` sent SIGTERM as soon as the API holds its instance: its stderr once it ended with
+    128 + SIGTERM, and the file its command would have written on starting."""
+    started = tmp_path / "started"
+    process = start_run(api, tmp_path / "journal", LLAMA, *python(WAIT, str(started)))
+    wait_for(lambda: api.instances() != [], timeout=60)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    return stderr, started
+
+
 def test_a_signal_while_the_instance_boots_deletes_it_before_cmd_ever_runs(
     cortecs_api: FakeApiProcess, tmp_path: Path
 ) -> None:
     cortecs_api.configure(step_seconds=5.0)
-    started = tmp_path / "started"
-    process = start_run(cortecs_api, tmp_path / "journal", LLAMA, *python(WAIT, str(started)))
-    wait_for(lambda: cortecs_api.instances() != [], timeout=60)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 128 + signal.SIGTERM, stderr
+    stderr, started = terminated_once_the_server_has_it(cortecs_api, tmp_path)
     assert not started.exists()
     assert "stopped and deleted, so nothing is billed" in stderr
     assert cortecs_api.instances() == []
@@ -194,12 +201,7 @@ def test_a_signal_while_the_start_is_answered_waits_for_the_answer_and_deletes_i
     cortecs_api.faults(
         inject={"kind": "slow", "path": "/instances/start", "method": "POST"}, slow_seconds=3.0
     )
-    started = tmp_path / "started"
-    process = start_run(cortecs_api, tmp_path / "journal", LLAMA, *python(WAIT, str(started)))
-    wait_for(lambda: cortecs_api.instances() != [], timeout=60)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 128 + signal.SIGTERM, stderr
+    stderr, started = terminated_once_the_server_has_it(cortecs_api, tmp_path)
     assert "SIGTERM: the start is under way" in stderr
     assert "stopped and deleted, so nothing is billed" in stderr
     assert not started.exists()
